@@ -1,0 +1,152 @@
+"""The one phone-number normaliser: raw text as people write it -> E.164, base, extension, key.
+
+Stored numbers keep the raw text next to these derived columns, which are recomputed on every
+write and indexed, so a look-up never has to parse stored numbers at call time.
+
+In Germany, Austria and Switzerland an extension ("Durchwahl") is dialled directly: the number
+``089/2020447-25`` is reached as +49 89 2020447 25. So ``e164`` is the full number a direct call
+arrives from, and ``base_e164`` the company's base number when the written form shows where the
+extension starts (``-25``, ``ext. 25``, ``Durchwahl 25``, ``#25``). ``suffix_key`` holds the
+digits reversed, so "ends with these digits" is a prefix range on an index, never ``LIKE '%…'``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+#: Countries whose PBXs put the extension straight after the base number (direct inward dial).
+DID_COUNTRIES = frozenset({"DE", "AT", "CH", "LI", "LU", "NL", "BE", "DK"})
+
+_EXT_WORDS = re.compile(
+    r"\s*(?:ext\.?|extension|durchwahl|dw\.?|nst\.?|nebenstelle|app\.?|apparat|x|#)\s*(\d{1,6})\s*$",
+    re.IGNORECASE,
+)
+_URI = re.compile(r"^\s*(?:tel|sips?):", re.IGNORECASE)
+_HYPHEN_EXT = re.compile(r"^(?P<base>.*\d)\s*-\s*(?P<ext>\d{1,5})\s*$")
+
+
+@dataclass(frozen=True)
+class NormalizedPhone:
+    raw: str
+    e164: str | None  # full number, extension included for DID countries
+    base_e164: str | None  # the number without the extension, when one is written
+    extension: str | None
+    suffix_key: str  # digits of e164 (or of the raw text when unparseable), reversed
+    region: str | None  # the country the number belongs to
+    valid: bool  # phonenumbers considers it an existing number
+    problem: str | None  # why it could not be normalised, in words for the user
+
+    @property
+    def digits(self) -> str:
+        return self.suffix_key[::-1]
+
+
+def digits_only(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def suffix_key_for(digits: str) -> str:
+    return digits[::-1]
+
+
+def _split_extension(text: str) -> tuple[str, str | None]:
+    """Separate a written extension: words (ext., Durchwahl, #) or a DIN 5008 hyphen group."""
+    if m := _EXT_WORDS.search(text):
+        return text[: m.start()], m.group(1)
+    m = _HYPHEN_EXT.match(text)
+    if m:
+        base = m.group("base")
+        # "030-123456" is area code + subscriber, not an extension; "089/2020447-25",
+        # "+49 89 2020447-25" and "+49-89-2020447-25" write the extension after the last hyphen.
+        other_separators = bool(re.search(r"[\s/()]", base.strip()))
+        hyphen_groups = base.count("-") + 1
+        if other_separators or hyphen_groups >= 3:
+            return base, m.group("ext")
+    return text, None
+
+
+def _clean(text: str) -> str:
+    text = _URI.sub("", text)
+    text = text.split(";", 1)[0]  # tel: URI parameters
+    if "@" in text:  # sip:+4989...@host
+        text = text.split("@", 1)[0]
+    # "+49 (0)89 ..." : the trunk zero in brackets is not dialled after a country code
+    text = re.sub(r"^(\s*(?:\+|00)\s*\d{1,3}\s*)\(\s*0\s*\)", r"\1", text)
+    return text.strip()
+
+
+def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
+    """Normalise ``raw`` read in ``region`` (the record's country, else the home country)."""
+    region = (region or "DE").upper()
+    text = _clean(raw or "")
+    if not digits_only(text):
+        return NormalizedPhone(raw, None, None, None, "", None, False, "no digits in the number")
+    body, extension = _split_extension(text)
+    if len(re.findall(r"[A-Za-zÄÖÜäöüß]", body)) >= 3:
+        return NormalizedPhone(
+            raw,
+            None,
+            None,
+            extension,
+            suffix_key_for(digits_only(text)),
+            None,
+            False,
+            "contains words, not only a number",
+        )
+    try:
+        parsed = phonenumbers.parse(body, region)
+    except phonenumbers.NumberParseException as exc:
+        digits = digits_only(text)
+        return NormalizedPhone(
+            raw, None, None, extension, suffix_key_for(digits), None, False, _reason(exc)
+        )
+    if parsed.extension and not extension:
+        extension = parsed.extension
+        parsed.extension = None
+    number_region = phonenumbers.region_code_for_number(parsed) or region
+    base = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    valid = phonenumbers.is_valid_number(parsed)
+    nsn = phonenumbers.national_significant_number(parsed)
+    if not (valid or (phonenumbers.is_possible_number(parsed) and len(nsn) >= 7)):
+        return NormalizedPhone(
+            raw,
+            None,
+            None,
+            extension,
+            suffix_key_for(digits_only(base) + (extension or "")),
+            number_region,
+            False,
+            "not a possible phone number (too short or too long)",
+        )
+    if extension and number_region in DID_COUNTRIES:
+        full, base_e164 = base + extension, base
+    else:
+        full, base_e164 = base, (base if extension else None)
+    return NormalizedPhone(
+        raw, full, base_e164, extension, suffix_key_for(full[1:]), number_region, valid, None
+    )
+
+
+def _reason(exc: phonenumbers.NumberParseException) -> str:
+    reasons = {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the 00 prefix",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short to be a phone number",
+        phonenumbers.NumberParseException.TOO_LONG: "too long to be a phone number",
+    }
+    return reasons.get(exc.error_type, "not a phone number")
+
+
+def format_international(e164: str | None, extension: str | None = None) -> str:
+    """A readable international form for display, e.g. ``+49 89 2020447-25``."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

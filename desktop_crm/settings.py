@@ -1,0 +1,262 @@
+"""The one settings registry: every key is declared here once, with type, default and meaning.
+
+The settings file is TOML (``desktop-crm.toml`` in the user's config directory, or
+``--config FILE`` / ``DESKTOP_CRM_CONFIG``). A key that is not declared here, or a value of the
+wrong type, is reported with the file, the line and the key, so a typo never silently falls back
+to a default. Passwords are never settings: a setting such as ``database.secret`` only *names* a
+keyring entry (see :mod:`desktop_crm.secrets`).
+
+Later features add their sections by declaring them in :data:`SECTIONS` (``[dialing]``,
+``[[sip]]``, ``[[imap]]``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "desktop-crm"
+CONFIG_ENV = "DESKTOP_CRM_CONFIG"
+DATABASE_URL_ENV = "DESKTOP_CRM_DATABASE_URL"
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; the message names file, line and key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: type
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+
+    def check(self, value: Any) -> str | None:
+        """Return why ``value`` is not acceptable, or None."""
+        expected = self.type
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            return None
+        if expected is int and isinstance(value, bool):
+            return f"expected a whole number, got {value!r}"
+        if expected is list:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return f"expected a list of strings, got {value!r}"
+            return None
+        if not isinstance(value, expected):
+            names = {
+                str: "a string",
+                int: "a whole number",
+                bool: "true or false",
+                float: "a number",
+            }
+            return f"expected {names.get(expected, expected.__name__)}, got {value!r}"
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(map(repr, self.choices))}, got {value!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    description: str
+    settings: tuple[Setting, ...]
+    many: bool = False  # an array of tables ([[sip]]), one entry per account
+
+    def setting(self, key: str) -> Setting | None:
+        return next((s for s in self.settings if s.key == key), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {s.key: s.default for s in self.settings}
+
+
+SECTIONS: dict[str, Section] = {
+    "database": Section(
+        "database",
+        "Where the CRM keeps its data.",
+        (
+            Setting(
+                "url",
+                str,
+                "",
+                "SQLAlchemy URL, e.g. sqlite:///C:/crm/crm.db or postgresql://anna@crm-server/crm; "
+                "empty: a SQLite file in the user's data directory",
+            ),
+            Setting(
+                "secret",
+                str,
+                "",
+                "name of the keyring entry holding the database password "
+                "(desktop-crm secret set NAME); empty: password from the URL or none",
+            ),
+        ),
+    ),
+    "ui": Section(
+        "ui",
+        "The desktop client.",
+        (
+            Setting(
+                "language",
+                str,
+                "system",
+                "language of the desktop client: de, en or system",
+                ("system", "de", "en"),
+            ),
+            Setting(
+                "offer_demo_data",
+                bool,
+                True,
+                "offer demo data when the client starts on an empty default database",
+            ),
+        ),
+    ),
+}
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / f"{APP_NAME}.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The settings file in use: ``--config``, then ``DESKTOP_CRM_CONFIG``, then the default."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(CONFIG_ENV):
+        return Path(env)
+    return default_config_path()
+
+
+@dataclass
+class Settings:
+    """Effective settings: the file's values over the registry's defaults."""
+
+    path: Path
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lists: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    file_exists: bool = False
+
+    def get(self, dotted: str) -> Any:
+        section, key = dotted.split(".", 1)
+        sec = SECTIONS[section]
+        if sec.many:
+            raise KeyError(f"[[{section}]] is a list of tables; use entries({section!r})")
+        setting = sec.setting(key)
+        if setting is None:
+            raise KeyError(dotted)
+        return self.values.get(section, {}).get(key, setting.default)
+
+    def entries(self, section: str) -> list[dict[str, Any]]:
+        """The tables of an array section ([[sip]]), each completed with defaults."""
+        sec = SECTIONS[section]
+        return [{**sec.defaults(), **entry} for entry in self.lists.get(section, [])]
+
+    def effective(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, sec in SECTIONS.items():
+            if sec.many:
+                out[name] = self.entries(name)
+            else:
+                out[name] = {**sec.defaults(), **self.values.get(name, {})}
+        return out
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _line_of(text: str, section: str | None, key: str | None) -> int:
+    """Best-effort line number of ``key`` in ``[section]`` (tomllib reports none)."""
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if m := _HEADER.match(line):
+            current = m.group(2)
+            if key is None and current == section:
+                return number
+            continue
+        if key is not None and current == section and (m := _KEY.match(line)):
+            if m.group(1) == key:
+                return number
+    return 0
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    """Validate TOML text against the registry."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+
+    def where(section: str | None, key: str | None) -> str:
+        line = _line_of(text, section, key)
+        return f"{path}:{line}" if line else str(path)
+
+    settings = Settings(path=path, file_exists=True)
+    for name, value in data.items():
+        sec = SECTIONS.get(name)
+        if sec is None:
+            known = ", ".join(sorted(SECTIONS))
+            raise SettingsError(
+                f"{where(None, name)}: unknown section or key {name!r} (known: {known})"
+            )
+        tables: list[Any] = value if sec.many and isinstance(value, list) else [value]
+        if sec.many and not isinstance(value, list):
+            raise SettingsError(f"{where(name, None)}: {name!r} must be written as [[{name}]]")
+        if not sec.many and not isinstance(value, dict):
+            raise SettingsError(f"{where(None, name)}: {name!r} must be a table [{name}]")
+        checked: list[dict[str, Any]] = []
+        for table in tables:
+            if not isinstance(table, Mapping):
+                raise SettingsError(f"{where(name, None)}: [[{name}]] entries must be tables")
+            for key, item in table.items():
+                setting = sec.setting(key)
+                if setting is None:
+                    known = ", ".join(s.key for s in sec.settings)
+                    raise SettingsError(
+                        f"{where(name, key)}: unknown key {key!r} in [{name}] (known: {known})"
+                    )
+                if problem := setting.check(item):
+                    raise SettingsError(f"{where(name, key)}: [{name}] {key}: {problem}")
+            checked.append(dict(table))
+        if sec.many:
+            settings.lists[name] = checked
+        else:
+            settings.values[name] = checked[0]
+    return settings
+
+
+def load_settings(explicit: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the settings file in use; a missing file means all defaults."""
+    path = config_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise SettingsError(f"{path}: settings file not found") from None
+        return Settings(path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read settings file: {exc}") from exc
+    return parse_settings(text, path)
+
+
+def describe() -> str:
+    """Every setting with its type, default and meaning, as commented TOML."""
+    lines: list[str] = []
+    for sec in SECTIONS.values():
+        lines.append(f"# {sec.description}")
+        lines.append(f"[[{sec.name}]]" if sec.many else f"[{sec.name}]")
+        for s in sec.settings:
+            choices = f" ({', '.join(s.choices)})" if s.choices else ""
+            lines.append(f"# {s.key}: {s.type.__name__}{choices}: {s.description}")
+        lines.append("")
+    return "\n".join(lines)
