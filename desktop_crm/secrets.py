@@ -7,6 +7,8 @@ backend and keyring's ``fail``/``null`` backends are refused).
 
 from __future__ import annotations
 
+import contextlib
+
 import keyring
 import keyring.errors
 
@@ -60,7 +62,5 @@ def get_secret(name: str) -> str:
 
 
 def delete_secret(name: str) -> None:
-    try:
+    with contextlib.suppress(keyring.errors.PasswordDeleteError):
         keyring.delete_password(SERVICE, name)
-    except keyring.errors.PasswordDeleteError:
-        pass

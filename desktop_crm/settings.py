@@ -184,9 +184,9 @@ def _line_of(text: str, section: str | None, key: str | None) -> int:
             if key is None and current == section:
                 return number
             continue
-        if key is not None and current == section and (m := _KEY.match(line)):
-            if m.group(1) == key:
-                return number
+        m = _KEY.match(line)
+        if key is not None and current == section and m and m.group(1) == key:
+            return number
     return 0
 
 

@@ -121,10 +121,12 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
             False,
             "not a possible phone number (too short or too long)",
         )
-    if extension and number_region in DID_COUNTRIES:
-        full, base_e164 = base + extension, base
-    else:
-        full, base_e164 = base, (base if extension else None)
+    full: str = base
+    base_e164: str | None = None
+    if extension:
+        base_e164 = base
+        if number_region in DID_COUNTRIES:
+            full = base + extension
     return NormalizedPhone(
         raw, full, base_e164, extension, suffix_key_for(full[1:]), number_region, valid, None
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql import ColumnElement, Select
 
 from .models import Contact, EmailAddress, Organization, PhoneNumber
 from .phone import digits_only, normalize_phone
@@ -41,10 +43,10 @@ class OrganizationRow:
     version: int
 
 
-def _prefix_range(column: object, prefix: str) -> object:
+def _prefix_range(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
     """``column LIKE 'prefix%'`` written as a range, which every backend serves from an index."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(column >= prefix, column < upper)  # type: ignore[operator]
+    return and_(column >= prefix, column < upper)
 
 
 def count_contacts(session: Session) -> int:
@@ -67,8 +69,7 @@ def organization_ids(session: Session, text: str = "", *, limit: int | None = No
     if text:
         key = sort_key(text)
         query = query.where(
-            _prefix_range(Organization.sort_key, key)  # type: ignore[arg-type]
-            | (Organization.customer_number == text)
+            _prefix_range(Organization.sort_key, key) | (Organization.customer_number == text)
         )
     query = query.order_by(Organization.sort_key, Organization.id)
     if limit:
@@ -81,22 +82,20 @@ def find_contacts(session: Session, text: str, *, limit: int = 50) -> list[int]:
     text = text.strip()
     if not text:
         return []
-    selects = []
+    selects: list[Select[Any]] = []
     key = sort_key(text)
     if key:
-        selects.append(select(Contact.id).where(_prefix_range(Contact.sort_key, key)))  # type: ignore[arg-type]
+        selects.append(select(Contact.id).where(_prefix_range(Contact.sort_key, key)))
         # "Anna Schmidt" typed first-name first: also try "schmidt anna"
         parts = key.split()
         if len(parts) == 2:
             swapped = f"{parts[1]} {parts[0]}"
-            selects.append(
-                select(Contact.id).where(_prefix_range(Contact.sort_key, swapped))  # type: ignore[arg-type]
-            )
+            selects.append(select(Contact.id).where(_prefix_range(Contact.sort_key, swapped)))
     lowered = text.lower()
     if "@" in lowered or "." in lowered:
         selects.append(
             select(EmailAddress.contact_id).where(
-                _prefix_range(EmailAddress.normalized, lowered),  # type: ignore[arg-type]
+                _prefix_range(EmailAddress.normalized, lowered),
                 EmailAddress.contact_id.is_not(None),
             )
         )
@@ -118,9 +117,9 @@ def find_contacts(session: Session, text: str, *, limit: int = 50) -> list[int]:
     return list(session.scalars(query))
 
 
-def _phone_selects(text: str, digits: str) -> list[object]:
+def _phone_selects(text: str, digits: str) -> list[Select[Any]]:
     """A typed number: exact E.164, else the digits as the end of a stored number."""
-    out: list[object] = []
+    out: list[Select[Any]] = []
     normalized = normalize_phone(text)
     if normalized.e164:
         out.append(
@@ -131,7 +130,7 @@ def _phone_selects(text: str, digits: str) -> list[object]:
     national = digits.lstrip("0") or digits
     out.append(
         select(PhoneNumber.contact_id).where(
-            _prefix_range(PhoneNumber.suffix_key, national[::-1]),  # type: ignore[arg-type]
+            _prefix_range(PhoneNumber.suffix_key, national[::-1]),
             PhoneNumber.contact_id.is_not(None),
         )
     )
@@ -161,14 +160,16 @@ def contact_rows(session: Session, ids: Sequence[int]) -> dict[int, ContactRow]:
         .where(PhoneNumber.contact_id.in_(ids))
         .order_by(PhoneNumber.id)
     ):
-        phones.setdefault(contact_id, raw)
+        if contact_id is not None:
+            phones.setdefault(contact_id, raw)
     emails: dict[int, str] = {}
     for contact_id, raw, _primary in session.execute(
         select(EmailAddress.contact_id, EmailAddress.raw, EmailAddress.is_primary)
         .where(EmailAddress.contact_id.in_(ids))
         .order_by(EmailAddress.is_primary.desc(), EmailAddress.id)
     ):
-        emails.setdefault(contact_id, raw)
+        if contact_id is not None:
+            emails.setdefault(contact_id, raw)
     out = {}
     for cid, title, first, last, city, version, org_name in base:
         name = " ".join(p for p in (title, first, last) if p)
@@ -193,7 +194,8 @@ def organization_rows(session: Session, ids: Sequence[int]) -> dict[int, Organiz
         .where(PhoneNumber.organization_id.in_(ids))
         .order_by(PhoneNumber.id)
     ):
-        phones.setdefault(org_id, raw)
+        if org_id is not None:
+            phones.setdefault(org_id, raw)
     rows = session.execute(
         select(
             Organization.id,

@@ -539,12 +539,20 @@ def delete_organization(session: Session, organization_id: int, expected_version
         raise ConflictError(
             "Organization", organization_id, expected_version, organization_snapshot(org)
         )
-    detached = session.execute(
+    detached = (
+        session.scalar(
+            select(func.count())
+            .select_from(Contact)
+            .where(Contact.organization_id == organization_id)
+        )
+        or 0
+    )
+    session.execute(
         update(Contact)
         .where(Contact.organization_id == organization_id)
         .values(organization_id=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.delete(org)
     session.flush()
-    return int(detached or 0)
+    return detached

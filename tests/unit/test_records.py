@@ -293,7 +293,14 @@ def test_migrations_from_empty_reach_head(db: Database, tmp_path, request) -> No
         state = fresh.schema_state()
         assert state.current == head_revision() and state.up_to_date
         names = set(inspect(fresh.engine).get_table_names())
-        assert {"contact", "organization", "phone_number", "email_address", "interaction", "ticket"} <= names
+        assert {
+            "contact",
+            "organization",
+            "phone_number",
+            "email_address",
+            "interaction",
+            "ticket",
+        } <= names
         fresh.downgrade("base")  # and all the way down again
         assert fresh.schema_state().current is None
     finally:
