@@ -206,9 +206,8 @@ def parse_settings(text: str, path: Path) -> Settings:
         sec = SECTIONS.get(name)
         if sec is None:
             known = ", ".join(sorted(SECTIONS))
-            raise SettingsError(
-                f"{where(None, name)}: unknown section or key {name!r} (known: {known})"
-            )
+            place = where(name, None) if isinstance(value, dict) else where(None, name)
+            raise SettingsError(f"{place}: unknown section or key {name!r} (known: {known})")
         tables: list[Any] = value if sec.many and isinstance(value, list) else [value]
         if sec.many and not isinstance(value, list):
             raise SettingsError(f"{where(name, None)}: {name!r} must be written as [[{name}]]")

@@ -1,0 +1,372 @@
+"""The ``desktop-crm`` command: the composition root for everything but the GUI's insides.
+
+The command line is a contract users' scripts rely on; keep subcommands and options stable.
+Every failure ends in one clear line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .data.db import Database, display_url, parse_url, resolve_url, with_password
+from .data.errors import DataError
+from .secrets import SecretError, get_secret, set_secret
+from .settings import SECTIONS, Settings, SettingsError, default_data_dir, describe, load_settings
+
+log = logging.getLogger("desktop_crm")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A failure to report as one line on stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, not the whole usage text
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=default,
+        help="database URL (sqlite:///path/crm.db or postgresql://user@host/db); "
+        "also DESKTOP_CRM_DATABASE_URL; default: a SQLite file in your data folder",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help="settings file (also DESKTOP_CRM_CONFIG); default: desktop-crm.toml in your config folder",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="desktop-crm",
+        description="Desktop CRM: contacts, history, caller pop-up. Without a command the "
+        "desktop client starts.",
+    )
+    parser.add_argument("--version", action="version", version=f"desktop_crm {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to stderr")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> Any:
+        p = sub.add_parser(name, help=help_, description=help_)
+        _global_options(p, suppress=True)
+        p.set_defaults(func=func)
+        return p
+
+    command("gui", cmd_gui, "start the desktop client (the default)")
+
+    p = command("demo", cmd_demo, "fill the database with realistic German demo data (idempotent)")
+    p.add_argument("--contacts", type=int, default=250, metavar="N", help="how many contacts")
+
+    p = command("db", cmd_db, "apply or show schema migrations")
+    p.add_argument(
+        "action", choices=["upgrade", "current"], help="upgrade: migrate to this version"
+    )
+
+    p = command("import", cmd_import, "import vCard (2.1, 3.0, 4.0) and CSV (Outlook, Google, own)")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    p = command("export", cmd_export, "export all contacts")
+    p.add_argument("--format", required=True, choices=["csv", "vcard", "json"])
+    p.add_argument("--out", type=Path, metavar="FILE", help="write here instead of stdout")
+
+    p = command("history", cmd_history, "show the history of a phone number, e-mail or contact id")
+    p.add_argument("value", metavar="VALUE", help="phone number, e-mail address or contact id")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="entries per record")
+
+    p = command("config", cmd_config, "show the effective settings or the settings file's path")
+    p.add_argument("action", choices=["show", "path", "keys"])
+
+    p = command("secret", cmd_secret, "store a password in the system keyring")
+    p.add_argument("action", choices=["set"])
+    p.add_argument("name", metavar="NAME", help="the keyring entry a setting names")
+    return parser
+
+
+# --- shared wiring ------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def open_database(
+    args: argparse.Namespace, settings: Settings, *, ensure_schema: bool = True
+) -> tuple[Database, bool]:
+    """Open the database in use; with ``ensure_schema``, refuse an unknown schema."""
+    url, is_default = resolve_url(args.database, settings.get("database.url"), default_data_dir())
+    parsed = parse_url(url)
+    secret_name = settings.get("database.secret")
+    if secret_name and parsed.password is None and parsed.get_backend_name() != "sqlite":
+        parsed = with_password(parsed, get_secret(secret_name))
+    db = Database(parsed)
+    log.info("database: %s", display_url(parsed))
+    if ensure_schema:
+        db.ensure_schema(create_if_empty=True)
+    return db, is_default
+
+
+def home_region(settings: Settings) -> str:
+    try:
+        return str(settings.get("dialing.country"))
+    except KeyError:
+        return "DE"
+
+
+def _out(path: Path | None) -> TextIO:
+    if path is None:
+        return sys.stdout
+    return path.open("w", encoding="utf-8", newline="")
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+        and not os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise CommandError(
+            "no display found (DISPLAY is not set): start the desktop client in a desktop "
+            "session, or use the command-line commands (desktop-crm --help)"
+        )
+    settings = _settings(args)
+    db, is_default = open_database(args, settings)
+    from .app import run_gui  # Qt is loaded only for the desktop client
+
+    try:
+        return run_gui(db, settings, is_default_database=is_default)
+    finally:
+        db.dispose()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .data.demo import seed_demo
+
+    if args.contacts < 0:
+        raise CommandError("--contacts must be 0 or more")
+    db, _ = open_database(args, _settings(args))
+    try:
+        summary = seed_demo(db, contacts=args.contacts)
+    finally:
+        db.dispose()
+    if summary.already_present:
+        print(f"Demo data is already in {db.display_url}; nothing added.")
+    else:
+        print(
+            f"Demo data added to {db.display_url}: {summary.organizations} organizations, "
+            f"{summary.contacts} contacts, {summary.interactions} history entries, "
+            f"{summary.tickets} tickets."
+        )
+    return EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    db, _ = open_database(args, _settings(args), ensure_schema=False)
+    try:
+        before = db.schema_state()
+        if args.action == "current":
+            status = "up to date" if before.up_to_date else f"needs upgrade to {before.head}"
+            if before.current is None:
+                status = "empty (no schema yet)" if before.empty else "not a desktop_crm database"
+            print(f"{db.display_url}: schema {before.current or '-'} ({status})")
+            return EXIT_OK
+        if before.up_to_date:
+            print(f"{db.display_url}: schema {before.current} is up to date.")
+            return EXIT_OK
+        if before.current is None and not before.empty:
+            raise CommandError(db._schema_message(before))
+        db.upgrade()
+        after = db.schema_state()
+        print(
+            f"{db.display_url}: schema upgraded from {before.current or 'empty'} to {after.current}."
+        )
+        return EXIT_OK
+    finally:
+        db.dispose()
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .data.importing import import_file
+
+    settings = _settings(args)
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        raise CommandError(f"file not found: {', '.join(missing)}")
+    db, _ = open_database(args, settings)
+    worst = EXIT_OK
+    try:
+        for path in args.files:
+            report = import_file(db, path, home_region=home_region(settings))
+            print(report.summary())
+            for problem in report.problems:
+                print(f"  {path}:{problem.line}: {problem.reason}", file=sys.stderr)
+            if report.problems:
+                worst = EXIT_ERROR
+    finally:
+        db.dispose()
+    return worst
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .data.exporting import export_contacts
+
+    db, _ = open_database(args, _settings(args))
+    try:
+        out = _out(args.out)
+        try:
+            count = export_contacts(db, args.format, out)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        db.dispose()
+    if args.out is not None:
+        print(f"{count} contacts written to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .data import history as hist
+    from .data import queries, records
+
+    settings = _settings(args)
+    db, _ = open_database(args, settings)
+    value = args.value.strip()
+    try:
+        with db.session() as session:
+            if value.isdigit() and not value.startswith("0") and len(value) <= 9:
+                contact_ids = [int(value)]
+                records.get_contact(session, contact_ids[0])  # clear error when it does not exist
+            elif "@" in value:
+                contact_ids = queries.contacts_by_email(session, value)
+            else:
+                contact_ids = queries.contacts_by_phone(session, value, home_region(settings))
+            result = []
+            for contact_id in dict.fromkeys(contact_ids):
+                contact = records.get_contact(session, contact_id)
+                entries = hist.history(session, contact_id=contact_id, limit=args.limit)
+                result.append(
+                    {
+                        "contact_id": contact_id,
+                        "organization_id": contact.organization_id,
+                        "name": contact.display_name,
+                        "organization": contact.organization.name if contact.organization else "",
+                        "entries": [hist.interaction_dict(e) for e in entries],
+                    }
+                )
+    finally:
+        db.dispose()
+    if args.json:
+        json.dump({"query": value, "records": result}, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return EXIT_OK
+    if not result:
+        print(f"No contact found for {value!r}.")
+        return EXIT_OK
+    for rec in result:
+        org = f" ({rec['organization']})" if rec["organization"] else ""
+        print(f"#{rec['contact_id']} {rec['name'] or '(no name)'}{org}")
+        if not rec["entries"]:
+            print("  no history yet")
+        for e in rec["entries"]:
+            when = e["occurred_at"][:16].replace("T", " ")
+            what = " ".join(
+                x for x in (e["kind"], e["direction"], e["outcome"]) if x and x != "none"
+            )
+            print(f"  {when}  {what:<24} {e['subject']}")
+    return EXIT_OK
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    if args.action == "keys":
+        print(describe())
+        return EXIT_OK
+    settings = _settings(args)
+    if args.action == "path":
+        print(settings.path)
+        return EXIT_OK
+    state = "" if settings.file_exists else " (not present: all defaults)"
+    print(f"# settings file: {settings.path}{state}")
+    effective = settings.effective()
+    url, is_default = resolve_url(args.database, settings.get("database.url"), default_data_dir())
+    print(f"# database in use: {display_url(parse_url(url))}{' (default)' if is_default else ''}")
+    for name, section in SECTIONS.items():
+        values = effective[name]
+        if section.many:
+            for entry in values:
+                print(f"\n[[{name}]]")
+                for key, value in entry.items():
+                    print(f"{key} = {_toml_value(value)}")
+            continue
+        print(f"\n[{name}]")
+        for key, value in values.items():
+            print(f"{key} = {_toml_value(value)}")
+    return EXIT_OK
+
+
+def cmd_secret(args: argparse.Namespace) -> int:
+    if sys.stdin.isatty():
+        value = getpass.getpass(f"Password for {args.name}: ")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise CommandError("no password given; nothing stored")
+    set_secret(args.name, value)
+    print(f"Password stored in the keyring as {args.name!r}.")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace], int] = getattr(args, "func", cmd_gui)
+    try:
+        return func(args)
+    except (CommandError, SettingsError, SecretError, DataError) as exc:
+        print(f"desktop-crm: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("desktop-crm: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
