@@ -117,6 +117,47 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
     ),
+    "dialing": Section(
+        "dialing",
+        "How incoming caller numbers are read: home country and area, the PBX's habits.",
+        (
+            Setting(
+                "country",
+                str,
+                "DE",
+                "home country as ISO code (DE, AT, CH, …): a number without country code is read "
+                "in the country of the record's address, else in this one",
+            ),
+            Setting(
+                "area_code",
+                str,
+                "",
+                'home area code, e.g. "89" for Munich (a leading 0 is ignored): completes local '
+                "calls that arrive without it; empty: unknown",
+            ),
+            Setting(
+                "outside_line_prefix",
+                str,
+                "",
+                'the PBX\'s outside-line digit(s), e.g. "0", which it may put in front of every '
+                "incoming number; empty: the PBX adds nothing",
+            ),
+            Setting(
+                "internal_extension_digits",
+                str,
+                "2-4",
+                'length of internal extensions, one length ("3") or a range ("2-4"): such a '
+                "caller is a colleague (matched to a user), not a customer; empty: none",
+            ),
+            Setting(
+                "suffix_digits",
+                int,
+                8,
+                "trailing digits compared by the last-resort suffix match, used only when a "
+                "caller ID is not a complete number (6 to 15)",
+            ),
+        ),
+    ),
 }
 
 

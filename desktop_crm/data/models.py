@@ -434,3 +434,29 @@ class AppMeta(Base):
 
 
 EDITABLE = (Contact, Organization, User, Queue, Ticket, Interaction)
+
+
+class CallerPick(Base):
+    """Which record an agent picked last time for a number or address (issue 3).
+
+    When a caller ID or a sender matches several records, the one picked last time for it is
+    ranked first. ``remote`` is the E.164 number (or the digits received, when the caller ID was
+    not a complete number) or the lower-cased e-mail address.
+    """
+
+    __tablename__ = "caller_pick"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remote: Mapped[str] = mapped_column(String(320), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (_owner_check(),)

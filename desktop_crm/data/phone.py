@@ -25,6 +25,12 @@ _EXT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _URI = re.compile(r"^\s*(?:tel|sips?):", re.IGNORECASE)
+# a label typed in front of the number: "Tel.: 089 …", "Zentrale 089 …", "Mobil: 0171 …"
+_LABEL = re.compile(
+    r"^\s*(?:tel(?:efon)?|fon|phone|mobil(?:e|funk|telefon)?|handy|cell|zentrale|b[üu]ro|"
+    r"gesch(?:[äa]|ae)ftlich|dienstlich|privat|office|fax)\b\.?\s*:?\s*(?=[+(\d])",
+    re.IGNORECASE,
+)
 _HYPHEN_EXT = re.compile(r"^(?P<base>.*\d)\s*-\s*(?P<ext>\d{1,5})\s*$")
 
 
@@ -70,6 +76,7 @@ def _split_extension(text: str) -> tuple[str, str | None]:
 
 def _clean(text: str) -> str:
     text = _URI.sub("", text)
+    text = _LABEL.sub("", text)
     text = text.split(";", 1)[0]  # tel: URI parameters
     if "@" in text:  # sip:+4989...@host
         text = text.split("@", 1)[0]

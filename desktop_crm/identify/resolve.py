@@ -1,0 +1,600 @@
+"""Who is calling or writing: one resolver for CTI, mail, search and the command line.
+
+Phone numbers resolve in this order, each hit carrying its reason:
+
+1. ``exact``: a reading of the caller ID equals a stored number's E.164 (``phone_number.e164``);
+2. ``switchboard``: a direct dial into a company whose base number is stored (``-0``, or the
+   number without extension): the caller is the *company* (and the extension), never a person
+   whose own direct dial merely shares the base;
+3. ``suffix``: the last digits, on the reversed-digits index, and only for a caller ID that is
+   not a complete number (a local number without area code, a truncated one): two complete
+   numbers that differ are different lines;
+4. nothing: an unknown caller, with the number normalised for display and "create contact".
+
+Senders: the lower-cased address on any stored address; role addresses (info@, noreply@)
+resolve to the organization; then the domain to an organization's domains, never a freemail one.
+
+Several hits are all returned, ranked: the record picked last time for this number or address
+first, then the most recent interaction, then open tickets. Every query is an index look-up
+(``tests/unit/test_identify_plans.py`` checks the plans on SQLite and PostgreSQL).
+
+Matches carry plain values (ids, names), not ORM objects: a listener resolves in its own thread
+and session and hands the result to the GUI thread, which must not touch that session.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from desktop_crm.data.models import (
+    CallerPick,
+    Contact,
+    EmailAddress,
+    Interaction,
+    Organization,
+    OrganizationDomain,
+    PhoneKind,
+    PhoneNumber,
+    Ticket,
+    TicketStatus,
+    User,
+    utcnow,
+)
+from desktop_crm.data.phone import DID_COUNTRIES
+
+from .caller import CallerNumber, CallerStatus, Reading, read_caller_id, suffix_digits_of
+from .rules import DialingRules
+from .sender import HeaderSource, Sender, domain_candidates, read_sender, unicode_domain
+
+#: A direct-dial extension after a company's base number has at most this many digits.
+MAX_EXTENSION_DIGITS = 5
+#: A base number (without country code) has at least this many digits.
+MIN_BASE_DIGITS = 5
+#: At most this many matches are returned (the suffix step can hit many weak ones).
+MAX_MATCHES = 50
+
+OPEN_TICKET_STATUSES = (
+    TicketStatus.NEW,
+    TicketStatus.OPEN,
+    TicketStatus.WAITING_CUSTOMER,
+    TicketStatus.WAITING_THIRD_PARTY,
+)
+
+
+class Reason(enum.StrEnum):
+    EXACT = "exact"
+    SWITCHBOARD = "switchboard"
+    SUFFIX = "suffix"
+    EMAIL = "email"
+    DOMAIN = "domain"
+    INTERNAL = "internal"  # a colleague's extension, matched to a user
+
+
+class RecordKind(enum.StrEnum):
+    CONTACT = "contact"
+    ORGANIZATION = "organization"
+    USER = "user"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+
+
+#: How sure each reason is; a guessed reading of the caller ID scales it down.
+BASE_SCORE = {
+    Reason.EXACT: 1.0,
+    Reason.INTERNAL: 1.0,
+    Reason.EMAIL: 1.0,
+    Reason.SWITCHBOARD: 0.8,
+    Reason.DOMAIN: 0.6,
+    Reason.SUFFIX: 0.4,
+}
+ROLE_ADDRESS_SCORE = 0.9  # info@ stored on a person: it is their organization that writes
+PLAIN_PREFIX_FACTOR = 0.875  # switchboard inferred from a number stored without extension
+
+
+@dataclass(frozen=True)
+class MatchedRecord:
+    """The record a match points at, as plain values (safe to hand to another thread)."""
+
+    kind: RecordKind
+    id: int
+    name: str
+    organization_id: int | None = None  # the organization itself, or the contact's
+    organization: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    record: MatchedRecord
+    matched: str  # the number or address as stored (raw), or the organization's domain
+    reason: Reason
+    score: float
+    extension: str | None = None  # switchboard: the extension the caller dialled from
+    note: str = ""  # how the caller ID was read, e.g. "local, area 89"
+    picked_last: bool = False
+    last_interaction: datetime | None = None
+    open_tickets: int = 0
+
+    @property
+    def contact_id(self) -> int | None:
+        return self.record.id if self.record.kind is RecordKind.CONTACT else None
+
+    @property
+    def organization_id(self) -> int | None:
+        return self.record.organization_id
+
+    @property
+    def user_id(self) -> int | None:
+        return self.record.id if self.record.kind is RecordKind.USER else None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The answer to "who is this?" for one caller ID or sender."""
+
+    query: str
+    channel: Channel
+    status: str  # CallerStatus for phones; "address", "automated" or "unreadable" for mail
+    normalized: str | None  # E.164 (digits if incomplete, extension if internal) or address
+    display: str  # for the pop-up: "+49 89 2020447 50", "anna@example.de"
+    key: str  # what remember_pick() stores a pick under ("" when nothing can be remembered)
+    matches: tuple[Match, ...] = ()
+    note: str = ""  # e.g. why a mail is not from a customer
+    caller: CallerNumber | None = None
+    sender: Sender | None = None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.matches)
+
+
+# --- phone numbers --------------------------------------------------------------------------
+
+_ContactOrg = aliased(Organization, name="contact_org")
+_OwnerOrg = aliased(Organization, name="owner_org")
+
+
+def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
+    return (
+        select(
+            PhoneNumber.raw,
+            PhoneNumber.e164,
+            PhoneNumber.base_e164,
+            PhoneNumber.suffix_key,
+            PhoneNumber.kind,
+            PhoneNumber.contact_id,
+            PhoneNumber.organization_id,
+            Contact.title,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.organization_id.label("contact_org_id"),
+            _ContactOrg.name.label("contact_org_name"),
+            _OwnerOrg.name.label("owner_org_name"),
+        )
+        .select_from(PhoneNumber)
+        .outerjoin(Contact, Contact.id == PhoneNumber.contact_id)
+        .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
+        .outerjoin(_OwnerOrg, _OwnerOrg.id == PhoneNumber.organization_id)
+        .where(where)
+        .limit(limit)
+    )
+
+
+def _person_name(title: str | None, first: str | None, last: str | None) -> str:
+    return " ".join(p for p in (title, first, last) if p)
+
+
+def _owner(row: Any, *, company_only: bool = False) -> MatchedRecord | None:
+    """The record a stored number (or address) row belongs to.
+
+    With ``company_only`` a person's row stands for their organization (a switchboard or a role
+    address), and a person without organization for nobody.
+    """
+    if row.organization_id is not None:
+        return MatchedRecord(
+            RecordKind.ORGANIZATION,
+            row.organization_id,
+            row.owner_org_name or "",
+            row.organization_id,
+            row.owner_org_name or "",
+        )
+    if row.contact_id is None:
+        return None
+    if company_only:
+        if row.contact_org_id is None:
+            return None
+        return MatchedRecord(
+            RecordKind.ORGANIZATION,
+            row.contact_org_id,
+            row.contact_org_name or "",
+            row.contact_org_id,
+            row.contact_org_name or "",
+        )
+    name = _person_name(row.title, row.first_name, row.last_name)
+    return MatchedRecord(
+        RecordKind.CONTACT,
+        row.contact_id,
+        name or row.contact_org_name or row.raw,
+        row.contact_org_id,
+        row.contact_org_name or "",
+    )
+
+
+@lru_cache(maxsize=4096)
+def _takes_extensions(base_e164: str) -> bool:
+    """Whether a base number can carry direct-dial extensions (a fixed line in a DID country)."""
+    try:
+        number = phonenumbers.parse(base_e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    if phonenumbers.region_code_for_number(number) not in DID_COUNTRIES:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.PAGER,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    )
+
+
+def _base_prefixes(reading: Reading) -> list[str]:
+    """Base numbers a direct dial could extend: the reading without its last 1-5 digits."""
+    e164 = reading.e164
+    shortest = 1 + len(str(reading.country_code)) + MIN_BASE_DIGITS
+    return [e164[:-k] for k in range(1, MAX_EXTENSION_DIGITS + 1) if len(e164) - k >= shortest]
+
+
+def _caller_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
+    readings = {r.e164: r for r in caller.readings}
+    prefix_of: dict[str, Reading] = {}
+    for reading in caller.readings:
+        for prefix in _base_prefixes(reading):
+            prefix_of.setdefault(prefix, reading)
+    numbers = [*readings, *prefix_of]
+    rows = session.execute(
+        _phone_query(
+            or_(PhoneNumber.e164.in_(numbers), PhoneNumber.base_e164.in_(numbers)),
+            MAX_MATCHES * 4,
+        )
+    ).all()
+
+    exact: list[Match] = []
+    switchboard: list[Match] = []
+    for row in rows:
+        if row.e164 in readings:
+            owner = _owner(row)
+            reading = readings[row.e164]
+            if owner is not None:
+                exact.append(Match(owner, row.raw, Reason.EXACT, reading.weight, note=reading.how))
+            continue
+        # a direct dial into a company (or its main line, when stored as "-0")
+        if row.base_e164 in readings:
+            base, reading, explicit = row.base_e164, readings[row.base_e164], True
+        elif row.base_e164 in prefix_of:
+            base, reading, explicit = row.base_e164, prefix_of[row.base_e164], True
+        elif row.e164 in prefix_of:
+            base, reading = row.e164, prefix_of[row.e164]
+            explicit = row.kind == PhoneKind.SWITCHBOARD
+        else:
+            continue
+        if not _takes_extensions(base):
+            continue
+        owner = _owner(row, company_only=True)
+        if owner is None:
+            continue
+        score = BASE_SCORE[Reason.SWITCHBOARD] * reading.weight
+        if not explicit:
+            score *= PLAIN_PREFIX_FACTOR
+        extension = reading.e164[len(base) :] or None
+        switchboard.append(Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how))
+    if exact:
+        return exact
+    if switchboard:
+        return switchboard
+    if not caller.suffix_allowed:
+        return []
+    return _suffix_matches(session, caller, rules)
+
+
+def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
+    tail = suffix_digits_of(caller, rules)
+    key = tail[::-1]
+    upper = key[:-1] + chr(ord(key[-1]) + 1)
+    rows = session.execute(
+        _phone_query(
+            and_(PhoneNumber.suffix_key >= key, PhoneNumber.suffix_key < upper), MAX_MATCHES + 1
+        )
+    ).all()
+    home = "+" + rules.country_code
+    received = caller.digits
+    out = []
+    for row in rows:
+        stored = row.suffix_key[::-1]  # all digits of the stored number
+        # beyond the compared tail, the digits received must not contradict the stored ones
+        if not (stored.endswith(received) or received.endswith(stored)):
+            continue
+        if caller.domestic_only and row.e164 and not row.e164.startswith(home):
+            continue
+        owner = _owner(row)
+        if owner is not None:
+            note = f"last {len(tail)} digits"
+            out.append(Match(owner, row.raw, Reason.SUFFIX, BASE_SCORE[Reason.SUFFIX], note=note))
+    return out
+
+
+def _internal_matches(session: Session, extension: str) -> list[Match]:
+    rows = session.execute(
+        select(User.id, User.name, User.login, User.phone_extension).where(
+            User.phone_extension == extension, User.active.is_(True)
+        )
+    ).all()
+    return [
+        Match(
+            MatchedRecord(RecordKind.USER, row.id, row.name or row.login),
+            row.phone_extension or extension,
+            Reason.INTERNAL,
+            BASE_SCORE[Reason.INTERNAL],
+        )
+        for row in rows
+    ]
+
+
+def resolve_caller(session: Session, caller_id: str | None, rules: DialingRules) -> Resolution:
+    """Who is calling: the ranked matches for a caller ID as the phone system delivers it."""
+    caller = read_caller_id(caller_id, rules)
+    matches: list[Match] = []
+    if caller.status is CallerStatus.INTERNAL:
+        matches = _internal_matches(session, caller.digits)
+    elif not caller.withheld and (caller.readings or caller.suffix_allowed):
+        matches = _caller_matches(session, caller, rules)
+    return Resolution(
+        query=caller_id or "",
+        channel=Channel.PHONE,
+        status=str(caller.status),
+        normalized=caller.normalized,
+        display=caller.display,
+        key="" if caller.withheld or caller.status is CallerStatus.INTERNAL else caller.key,
+        matches=_rank(session, matches, caller.key),
+        caller=caller,
+    )
+
+
+# --- e-mail senders -------------------------------------------------------------------------
+
+
+def _email_matches(session: Session, sender: Sender) -> list[Match]:
+    assert sender.address is not None
+    rows = session.execute(
+        select(
+            EmailAddress.raw,
+            EmailAddress.contact_id,
+            EmailAddress.organization_id,
+            Contact.title,
+            Contact.first_name,
+            Contact.last_name,
+            Contact.organization_id.label("contact_org_id"),
+            _ContactOrg.name.label("contact_org_name"),
+            _OwnerOrg.name.label("owner_org_name"),
+        )
+        .select_from(EmailAddress)
+        .outerjoin(Contact, Contact.id == EmailAddress.contact_id)
+        .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
+        .outerjoin(_OwnerOrg, _OwnerOrg.id == EmailAddress.organization_id)
+        .where(EmailAddress.normalized == sender.address)
+        .limit(MAX_MATCHES)
+    ).all()
+    out = []
+    for row in rows:
+        owner = _owner(row, company_only=sender.role)
+        if owner is None:
+            continue
+        person_stored = row.contact_id is not None
+        score = ROLE_ADDRESS_SCORE if sender.role and person_stored else 1.0
+        out.append(Match(owner, row.raw, Reason.EMAIL, score))
+    if out or sender.freemail:
+        return out
+    candidates = domain_candidates(sender.domain)
+    if not candidates:
+        return []
+    # the address's domain is in IDNA form; an organization's may be stored as typed (ü)
+    candidates = list(dict.fromkeys([*candidates, *map(unicode_domain, candidates)]))
+    own = {sender.domain, unicode_domain(sender.domain)}
+    domain_rows = session.execute(
+        select(OrganizationDomain.domain, OrganizationDomain.organization_id, Organization.name)
+        .join(Organization, Organization.id == OrganizationDomain.organization_id)
+        .where(OrganizationDomain.domain.in_(candidates))
+        .limit(MAX_MATCHES)
+    ).all()
+    for domain, organization_id, name in domain_rows:
+        score = BASE_SCORE[Reason.DOMAIN] * (1.0 if domain in own else 0.9)
+        record = MatchedRecord(
+            RecordKind.ORGANIZATION, organization_id, name, organization_id, name
+        )
+        out.append(Match(record, domain, Reason.DOMAIN, score))
+    return out
+
+
+def resolve_sender(
+    session: Session, from_value: str | None, headers: HeaderSource | None = None
+) -> Resolution:
+    """Who wrote a mail: the ranked matches for its From, unless a robot sent it.
+
+    ``headers`` are the message's headers (a mapping or ``(name, value)`` pairs, e.g.
+    ``message.items()``); Auto-Submitted, Return-Path, Content-Type and X-Autoreply are read
+    from them to tell bounces and auto-replies, which never match anybody.
+    """
+    sender = read_sender(from_value, headers)
+    query = from_value if from_value is not None else sender.raw
+    if sender.address is None:
+        return Resolution(
+            query,
+            Channel.EMAIL,
+            "unreadable",
+            None,
+            sender.raw,
+            "",
+            note=sender.automated or "no sender address",
+            sender=sender,
+        )
+    if sender.automated:
+        return Resolution(
+            query,
+            Channel.EMAIL,
+            "automated",
+            sender.address,
+            sender.address,
+            "",
+            note=sender.automated,
+            sender=sender,
+        )
+    matches = _email_matches(session, sender)
+    return Resolution(
+        query,
+        Channel.EMAIL,
+        "address",
+        sender.address,
+        sender.address,
+        sender.address,
+        _rank(session, matches, sender.address),
+        sender=sender,
+    )
+
+
+def looks_like_address(value: str) -> bool:
+    text = value.strip().lower()
+    return "@" in text and not text.startswith(("sip:", "sips:", "tel:")) and "<sip" not in text
+
+
+def resolve(session: Session, value: str, rules: DialingRules) -> Resolution:
+    """A number or an address, as typed in search or on the command line."""
+    if looks_like_address(value):
+        return resolve_sender(session, value)
+    return resolve_caller(session, value, rules)
+
+
+# --- ranking and remembered picks -----------------------------------------------------------
+
+
+def _dedupe(matches: Iterable[Match]) -> list[Match]:
+    best: dict[tuple[RecordKind, int], Match] = {}
+    for match in matches:
+        key = (match.record.kind, match.record.id)
+        if key not in best or match.score > best[key].score:
+            best[key] = match
+    return list(best.values())
+
+
+def _rank(session: Session, matches: Sequence[Match], key: str) -> tuple[Match, ...]:
+    """Best first: picked last time, then score, most recent interaction, open tickets."""
+    unique = _dedupe(matches)
+    if len(unique) > 1:
+        unique = _with_evidence(session, unique, key)
+    unique.sort(
+        key=lambda m: (
+            not m.picked_last,
+            -m.score,
+            -(m.last_interaction.timestamp() if m.last_interaction else float("-inf")),
+            -m.open_tickets,
+            m.record.name.casefold(),
+            m.record.kind,
+            m.record.id,
+        )
+    )
+    return tuple(unique[:MAX_MATCHES])
+
+
+def _with_evidence(session: Session, matches: list[Match], key: str) -> list[Match]:
+    contacts = [m.record.id for m in matches if m.record.kind is RecordKind.CONTACT]
+    orgs = [m.record.id for m in matches if m.record.kind is RecordKind.ORGANIZATION]
+    picked: tuple[int | None, int | None] = (None, None)
+    if key:
+        row = session.execute(
+            select(CallerPick.contact_id, CallerPick.organization_id).where(
+                CallerPick.remote == key
+            )
+        ).first()
+        if row is not None:
+            picked = (row.contact_id, row.organization_id)
+    last: dict[tuple[RecordKind, int], datetime] = {}
+    tickets: dict[tuple[RecordKind, int], int] = {}
+    for kind, ids, interaction_col, ticket_col in (
+        (RecordKind.CONTACT, contacts, Interaction.contact_id, Ticket.contact_id),
+        (RecordKind.ORGANIZATION, orgs, Interaction.organization_id, Ticket.organization_id),
+    ):
+        if not ids:
+            continue
+        for record_id, when in session.execute(
+            select(interaction_col, func.max(Interaction.occurred_at))
+            .where(interaction_col.in_(ids))
+            .group_by(interaction_col)
+        ):
+            if record_id is not None and when is not None:
+                last[(kind, record_id)] = when
+        for record_id, count in session.execute(
+            select(ticket_col, func.count())
+            .where(ticket_col.in_(ids), Ticket.status.in_(OPEN_TICKET_STATUSES))
+            .group_by(ticket_col)
+        ):
+            if record_id is not None:
+                tickets[(kind, record_id)] = count
+    out = []
+    for m in matches:
+        ref = (m.record.kind, m.record.id)
+        is_picked = (m.record.kind is RecordKind.CONTACT and picked[0] == m.record.id) or (
+            m.record.kind is RecordKind.ORGANIZATION and picked[1] == m.record.id
+        )
+        out.append(
+            replace(
+                m,
+                picked_last=is_picked,
+                last_interaction=last.get(ref),
+                open_tickets=tickets.get(ref, 0),
+            )
+        )
+    return out
+
+
+def remember_pick(
+    session: Session,
+    key: str,
+    *,
+    contact_id: int | None = None,
+    organization_id: int | None = None,
+    user_id: int | None = None,
+) -> None:
+    """Remember that the agent picked this record for ``key`` (``Resolution.key``)."""
+    if (contact_id is None) == (organization_id is None):
+        raise ValueError("pick either a contact or an organization")
+    if not key:
+        return
+    row = session.scalar(select(CallerPick).where(CallerPick.remote == key))
+    if row is None:
+        savepoint = session.begin_nested()
+        try:
+            row = CallerPick(remote=key, contact_id=contact_id, organization_id=organization_id)
+            session.add(row)
+            session.flush()
+            savepoint.commit()
+        except IntegrityError:  # another agent remembered a pick for it at the same moment
+            savepoint.rollback()
+            row = session.scalar(select(CallerPick).where(CallerPick.remote == key))
+            if row is None:
+                raise
+    row.contact_id = contact_id
+    row.organization_id = organization_id
+    row.user_id = user_id
+    row.picked_at = utcnow()
+    session.flush()
