@@ -49,7 +49,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--config",
         metavar="FILE",
         default=default,
-        help="settings file (also DESKTOP_CRM_CONFIG); default: desktop-crm.toml in your config folder",
+        help="settings file (also DESKTOP_CRM_CONFIG); "
+        "default: desktop-crm.toml in your config folder",
     )
 
 
@@ -92,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="entries per record")
 
+    p = command("lookup", cmd_lookup, "who is this number or address? (ranked matches and why)")
+    p.add_argument("value", metavar="VALUE", help="caller ID, phone number or e-mail address")
+    p.add_argument("--json", action="store_true", help="print JSON")
+
     p = command("config", cmd_config, "show the effective settings or the settings file's path")
     p.add_argument("action", choices=["show", "path", "keys"])
 
@@ -125,10 +130,7 @@ def open_database(
 
 
 def home_region(settings: Settings) -> str:
-    try:
-        return str(settings.get("dialing.country"))
-    except KeyError:
-        return "DE"
+    return str(settings.get("dialing.country"))
 
 
 def _out(path: Path | None) -> TextIO:
@@ -199,9 +201,8 @@ def cmd_db(args: argparse.Namespace) -> int:
             raise CommandError(db._schema_message(before))
         db.upgrade()
         after = db.schema_state()
-        print(
-            f"{db.display_url}: schema upgraded from {before.current or 'empty'} to {after.current}."
-        )
+        previous = before.current or "empty"
+        print(f"{db.display_url}: schema upgraded from {previous} to {after.current}.")
         return EXIT_OK
     finally:
         db.dispose()
@@ -249,33 +250,49 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .data import history as hist
-    from .data import queries, records
+    from .data import records
+    from .identify.resolve import RecordKind, resolve
+    from .identify.rules import DialingRules
 
     settings = _settings(args)
+    rules = DialingRules.from_settings(settings)
     db, _ = open_database(args, settings)
     value = args.value.strip()
     try:
         with db.session() as session:
+            targets: list[tuple[str, int]] = []
             if value.isdigit() and not value.startswith("0") and len(value) <= 9:
-                contact_ids = [int(value)]
-                records.get_contact(session, contact_ids[0])  # clear error when it does not exist
-            elif "@" in value:
-                contact_ids = queries.contacts_by_email(session, value)
-            else:
-                contact_ids = queries.contacts_by_phone(session, value, home_region(settings))
+                records.get_contact(session, int(value))  # clear error when it does not exist
+                targets.append(("contact", int(value)))
+            else:  # the same resolution the pop-up uses: best match first
+                for match in resolve(session, value, rules).matches:
+                    if match.record.kind is RecordKind.CONTACT:
+                        targets.append(("contact", match.record.id))
+                    elif match.record.kind is RecordKind.ORGANIZATION:
+                        targets.append(("organization", match.record.id))
             result = []
-            for contact_id in dict.fromkeys(contact_ids):
-                contact = records.get_contact(session, contact_id)
-                entries = hist.history(session, contact_id=contact_id, limit=args.limit)
-                result.append(
-                    {
-                        "contact_id": contact_id,
+            for kind, record_id in dict.fromkeys(targets):
+                if kind == "contact":
+                    contact = records.get_contact(session, record_id)
+                    entries = hist.history(session, contact_id=record_id, limit=args.limit)
+                    org = contact.organization
+                    rec = {
+                        "contact_id": record_id,
                         "organization_id": contact.organization_id,
                         "name": contact.display_name,
-                        "organization": contact.organization.name if contact.organization else "",
-                        "entries": [hist.interaction_dict(e) for e in entries],
+                        "organization": org.name if org else "",
                     }
-                )
+                else:
+                    organization = records.get_organization(session, record_id)
+                    entries = hist.history(session, organization_id=record_id, limit=args.limit)
+                    rec = {
+                        "contact_id": None,
+                        "organization_id": record_id,
+                        "name": organization.name,
+                        "organization": organization.name,
+                    }
+                rec["entries"] = [hist.interaction_dict(e) for e in entries]
+                result.append(rec)
     finally:
         db.dispose()
     if args.json:
@@ -286,8 +303,11 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"No contact found for {value!r}.")
         return EXIT_OK
     for rec in result:
-        org = f" ({rec['organization']})" if rec["organization"] else ""
-        print(f"#{rec['contact_id']} {rec['name'] or '(no name)'}{org}")
+        if rec["contact_id"] is None:
+            print(f"organization #{rec['organization_id']} {rec['name']}")
+        else:
+            org = f" ({rec['organization']})" if rec["organization"] else ""
+            print(f"#{rec['contact_id']} {rec['name'] or '(no name)'}{org}")
         if not rec["entries"]:
             print("  no history yet")
         for e in rec["entries"]:
@@ -296,6 +316,25 @@ def cmd_history(args: argparse.Namespace) -> int:
                 x for x in (e["kind"], e["direction"], e["outcome"]) if x and x != "none"
             )
             print(f"  {when}  {what:<24} {e['subject']}")
+    return EXIT_OK
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from .identify.report import format_report, lookup_report
+    from .identify.rules import DialingRules
+
+    settings = _settings(args)
+    rules = DialingRules.from_settings(settings)
+    db, _ = open_database(args, settings)
+    try:
+        with db.session() as session:
+            report = lookup_report(session, args.value, rules)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(format_report(report))
     return EXIT_OK
 
 

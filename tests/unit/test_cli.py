@@ -35,7 +35,9 @@ def test_db_upgrade_and_current(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0 and "(up to date)" in out
 
 
-def test_unknown_schema_version_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_schema_version_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "crm.db"
     Database(f"sqlite:///{path}").upgrade()
     with sqlite3.connect(path) as conn:
@@ -44,6 +46,19 @@ def test_unknown_schema_version_is_refused(tmp_path: Path, capsys: pytest.Captur
     assert code == 1 and out == ""
     assert err.count("\n") == 1
     assert "schema version f00dbabe" in err and "newer version" in err
+
+
+def test_older_schema_says_which_command_fixes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    Database(url).upgrade("0001")
+    code, _, err = run(capsys, "lookup", "0171 1234567", "--database", url)
+    assert code == 1 and "schema version 0001" in err and "desktop-crm db upgrade" in err
+    code, out, _ = run(capsys, "db", "upgrade", "--database", url)
+    assert code == 0 and "upgraded from 0001" in out
+    code, out, _ = run(capsys, "lookup", "0171 1234567", "--database", url)
+    assert code == 0 and "unknown caller" in out
 
 
 def test_foreign_database_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,14 +70,18 @@ def test_foreign_database_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_unreachable_database_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "history", "x@y.de", "--database", "postgresql://crm@127.0.0.1:9/crm")
+    code, _, err = run(
+        capsys, "history", "x@y.de", "--database", "postgresql://crm@127.0.0.1:9/crm"
+    )
     assert code == 1
     assert err.startswith("desktop-crm: Cannot open the database postgresql://crm@127.0.0.1:9/crm")
     assert err.count("\n") == 1
 
 
 def test_password_in_url_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "db", "current", "--database", "postgresql://crm:hunter2@127.0.0.1:9/crm")
+    code, _, err = run(
+        capsys, "db", "current", "--database", "postgresql://crm:hunter2@127.0.0.1:9/crm"
+    )
     assert code == 1 and "hunter2" not in err and "***" in err
 
 
@@ -124,8 +143,10 @@ def _seed(db: Database) -> int:
         c = records.create_contact(
             s,
             ContactInput(
-                first_name="Jürgen", last_name="Groß",
-                phones=[PhoneInput("+49 (0)89 2020447-25")], emails=[EmailInput("j.gross@example.de")],
+                first_name="Jürgen",
+                last_name="Groß",
+                phones=[PhoneInput("+49 (0)89 2020447-25")],
+                emails=[EmailInput("j.gross@example.de")],
             ),
         )
         from datetime import UTC, datetime
@@ -134,8 +155,12 @@ def _seed(db: Database) -> int:
             hist.log_interaction(
                 s,
                 hist.InteractionInput(
-                    kind=InteractionKind.CALL, contact_id=c.id, direction=Direction.INBOUND,
-                    occurred_at=datetime(2026, 3, day, 10, tzinfo=UTC), subject=subject, outcome="answered",
+                    kind=InteractionKind.CALL,
+                    contact_id=c.id,
+                    direction=Direction.INBOUND,
+                    occurred_at=datetime(2026, 3, day, 10, tzinfo=UTC),
+                    subject=subject,
+                    outcome="answered",
                 ),
             )
         return c.id
@@ -156,10 +181,39 @@ def test_history_by_number_mail_and_id(db: Database, capsys: pytest.CaptureFixtu
     assert "Jürgen Groß" in out and out.index("neuer") < out.index("älter")
 
 
+def test_lookup_json_contract(db: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    cid = _seed(db)
+    url = db.url.render_as_string(hide_password=False)
+    code, out, _ = run(capsys, "lookup", "tel:+49-89-2020447-25", "--json", "--database", url)
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) == {"query", "normalized", "matches"}
+    assert report["normalized"] == "+4989202044725"
+    [match] = report["matches"]
+    assert set(match) == {
+        "contact_id",
+        "organization_id",
+        "name",
+        "organization",
+        "matched",
+        "reason",
+        "score",
+    }
+    assert (match["contact_id"], match["reason"], match["matched"]) == (
+        cid,
+        "exact",
+        "+49 (0)89 2020447-25",
+    )
+    code, out, _ = run(capsys, "lookup", "anonymous", "--json", "--database", url)
+    assert code == 0 and json.loads(out)["matches"] == []
+
+
 def test_console_script_runs(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "desktop-crm"
     result = subprocess.run(
         [str(exe), "db", "current", "--database", f"sqlite:///{tmp_path / 'x.db'}"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
