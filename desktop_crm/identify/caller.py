@@ -49,6 +49,8 @@ WITHHELD_WORDS = frozenset(
 
 #: Longest bare digit string that may be a local number (subscriber number plus direct dial).
 MAX_LOCAL_DIGITS = 10
+#: Shortest E.164 number (without +) worth reading from digits that arrived without a +.
+MIN_E164_DIGITS = 10
 #: International call prefix of the DACH countries (and most of Europe).
 IDD = "00"
 
@@ -218,8 +220,12 @@ def read_caller_id(raw: str | None, rules: DialingRules) -> CallerNumber:
                     add(
                         trunk + rules.area_code + v, weight * 0.95, f"local, area {rules.area_code}"
                     )
+                if index == 0 and received is not digits and prefix == trunk:
+                    continue  # prefix + v read nationally is the unprefixed variant's reading
+                # phonenumbers also reads a leading home country code ("4989…") here
                 add(v, weight * 0.9, "national without trunk prefix" + suffix)
-                add("+" + v, weight * 0.85, "international without +" + suffix)
+                if len(v) >= MIN_E164_DIGITS and not v.startswith(rules.country_code):
+                    add("+" + v, weight * 0.85, "international without +" + suffix)
 
     best: dict[str, Reading] = {}
     for reading in readings:

@@ -32,7 +32,16 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -148,7 +157,6 @@ class Resolution:
     channel: Channel
     status: str  # CallerStatus for phones; "address", "automated" or "unreadable" for mail
     normalized: str | None  # E.164 (digits if incomplete, extension if internal) or address
-    display: str  # for the pop-up: "+49 89 2020447 50", "anna@example.de"
     key: str  # what remember_pick() stores a pick under ("" when nothing can be remembered)
     matches: tuple[Match, ...] = ()
     note: str = ""  # e.g. why a mail is not from a customer
@@ -159,8 +167,21 @@ class Resolution:
     def known(self) -> bool:
         return bool(self.matches)
 
+    @property
+    def display(self) -> str:
+        """For the pop-up: ``+49 89 2020447 50``, ``anna@example.de`` (formatted on demand:
+        formatting costs as much as the look-up)."""
+        if self.caller is not None:
+            return self.caller.display
+        if self.sender is not None:
+            return self.sender.address or self.sender.raw
+        return self.query
+
 
 # --- phone numbers --------------------------------------------------------------------------
+
+# Every statement is built once, with bind parameters, and run at the Core level: building a
+# statement and its cache key costs more than the index look-up itself (docs/benchmarks.md).
 
 _ContactOrg = aliased(Organization, name="contact_org")
 _OwnerOrg = aliased(Organization, name="owner_org")
@@ -190,6 +211,88 @@ def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
         .where(where)
         .limit(limit)
     )
+
+
+#: Slots of the number look-up: the readings of a caller ID and their base-number prefixes
+#: (at most 6 readings × 6). Lists of plain parameters, padded with repeats to a few fixed
+#: sizes, keep the compiled SQL cached (an "expanding" IN is rendered anew for every call),
+#: while the padding stays small enough not to mislead PostgreSQL's row estimates.
+NUMBER_SLOTS = (6, 12, 24, 36)
+
+
+def _number_query(size: int) -> Any:
+    slots = [bindparam(f"n{i}", type_=String()) for i in range(size)]
+    return _phone_query(
+        or_(PhoneNumber.e164.in_(slots), PhoneNumber.base_e164.in_(slots)), MAX_MATCHES * 4
+    )
+
+
+_BY_NUMBER = {size: _number_query(size) for size in NUMBER_SLOTS}
+
+
+def _by_number(numbers: Sequence[str]) -> tuple[Any, dict[str, str]]:
+    padded = list(numbers[: NUMBER_SLOTS[-1]])
+    size = next(n for n in NUMBER_SLOTS if n >= len(padded))
+    padded += [padded[0]] * (size - len(padded))
+    return _BY_NUMBER[size], {f"n{i}": number for i, number in enumerate(padded)}
+
+
+_BY_SUFFIX = _phone_query(
+    and_(PhoneNumber.suffix_key >= bindparam("low"), PhoneNumber.suffix_key < bindparam("high")),
+    MAX_MATCHES + 1,
+)
+_USER_BY_EXTENSION = select(User.id, User.name, User.login, User.phone_extension).where(
+    User.phone_extension == bindparam("extension"), User.active.is_(True)
+)
+_BY_ADDRESS = (
+    select(
+        EmailAddress.raw,
+        EmailAddress.contact_id,
+        EmailAddress.organization_id,
+        Contact.title,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.organization_id.label("contact_org_id"),
+        _ContactOrg.name.label("contact_org_name"),
+        _OwnerOrg.name.label("owner_org_name"),
+    )
+    .select_from(EmailAddress)
+    .outerjoin(Contact, Contact.id == EmailAddress.contact_id)
+    .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
+    .outerjoin(_OwnerOrg, _OwnerOrg.id == EmailAddress.organization_id)
+    .where(EmailAddress.normalized == bindparam("address"))
+    .limit(MAX_MATCHES)
+)
+_BY_DOMAIN = (
+    select(OrganizationDomain.domain, OrganizationDomain.organization_id, Organization.name)
+    .join(Organization, Organization.id == OrganizationDomain.organization_id)
+    .where(OrganizationDomain.domain.in_(bindparam("domains", expanding=True)))
+    .limit(MAX_MATCHES)
+)
+_PICK = select(CallerPick.contact_id, CallerPick.organization_id).where(
+    CallerPick.remote == bindparam("key")
+)
+
+
+def _evidence_queries(interaction_col: Any, ticket_col: Any) -> tuple[Select[Any], Select[Any]]:
+    last = (
+        select(interaction_col, func.max(Interaction.occurred_at))
+        .where(interaction_col.in_(bindparam("ids", expanding=True)))
+        .group_by(interaction_col)
+    )
+    tickets = (
+        select(ticket_col, func.count())
+        .where(
+            ticket_col.in_(bindparam("ids", expanding=True)),
+            Ticket.status.in_(OPEN_TICKET_STATUSES),
+        )
+        .group_by(ticket_col)
+    )
+    return last, tickets
+
+
+_CONTACT_EVIDENCE = _evidence_queries(Interaction.contact_id, Ticket.contact_id)
+_ORGANIZATION_EVIDENCE = _evidence_queries(Interaction.organization_id, Ticket.organization_id)
 
 
 def _person_name(title: str | None, first: str | None, last: str | None) -> str:
@@ -264,12 +367,7 @@ def _caller_matches(session: Session, caller: CallerNumber, rules: DialingRules)
         for prefix in _base_prefixes(reading):
             prefix_of.setdefault(prefix, reading)
     numbers = [*readings, *prefix_of]
-    rows = session.execute(
-        _phone_query(
-            or_(PhoneNumber.e164.in_(numbers), PhoneNumber.base_e164.in_(numbers)),
-            MAX_MATCHES * 4,
-        )
-    ).all()
+    rows = session.connection().execute(*_by_number(numbers)).all() if numbers else []
 
     exact: list[Match] = []
     switchboard: list[Match] = []
@@ -313,11 +411,7 @@ def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules)
     tail = suffix_digits_of(caller, rules)
     key = tail[::-1]
     upper = key[:-1] + chr(ord(key[-1]) + 1)
-    rows = session.execute(
-        _phone_query(
-            and_(PhoneNumber.suffix_key >= key, PhoneNumber.suffix_key < upper), MAX_MATCHES + 1
-        )
-    ).all()
+    rows = session.connection().execute(_BY_SUFFIX, {"low": key, "high": upper}).all()
     home = "+" + rules.country_code
     received = caller.digits
     out = []
@@ -336,11 +430,7 @@ def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules)
 
 
 def _internal_matches(session: Session, extension: str) -> list[Match]:
-    rows = session.execute(
-        select(User.id, User.name, User.login, User.phone_extension).where(
-            User.phone_extension == extension, User.active.is_(True)
-        )
-    ).all()
+    rows = session.connection().execute(_USER_BY_EXTENSION, {"extension": extension}).all()
     return [
         Match(
             MatchedRecord(RecordKind.USER, row.id, row.name or row.login),
@@ -365,7 +455,6 @@ def resolve_caller(session: Session, caller_id: str | None, rules: DialingRules)
         channel=Channel.PHONE,
         status=str(caller.status),
         normalized=caller.normalized,
-        display=caller.display,
         key="" if caller.withheld or caller.status is CallerStatus.INTERNAL else caller.key,
         matches=_rank(session, matches, caller.key),
         caller=caller,
@@ -377,25 +466,7 @@ def resolve_caller(session: Session, caller_id: str | None, rules: DialingRules)
 
 def _email_matches(session: Session, sender: Sender) -> list[Match]:
     assert sender.address is not None
-    rows = session.execute(
-        select(
-            EmailAddress.raw,
-            EmailAddress.contact_id,
-            EmailAddress.organization_id,
-            Contact.title,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.organization_id.label("contact_org_id"),
-            _ContactOrg.name.label("contact_org_name"),
-            _OwnerOrg.name.label("owner_org_name"),
-        )
-        .select_from(EmailAddress)
-        .outerjoin(Contact, Contact.id == EmailAddress.contact_id)
-        .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
-        .outerjoin(_OwnerOrg, _OwnerOrg.id == EmailAddress.organization_id)
-        .where(EmailAddress.normalized == sender.address)
-        .limit(MAX_MATCHES)
-    ).all()
+    rows = session.connection().execute(_BY_ADDRESS, {"address": sender.address}).all()
     out = []
     for row in rows:
         owner = _owner(row, company_only=sender.role)
@@ -412,12 +483,7 @@ def _email_matches(session: Session, sender: Sender) -> list[Match]:
     # the address's domain is in IDNA form; an organization's may be stored as typed (ü)
     candidates = list(dict.fromkeys([*candidates, *map(unicode_domain, candidates)]))
     own = {sender.domain, unicode_domain(sender.domain)}
-    domain_rows = session.execute(
-        select(OrganizationDomain.domain, OrganizationDomain.organization_id, Organization.name)
-        .join(Organization, Organization.id == OrganizationDomain.organization_id)
-        .where(OrganizationDomain.domain.in_(candidates))
-        .limit(MAX_MATCHES)
-    ).all()
+    domain_rows = session.connection().execute(_BY_DOMAIN, {"domains": candidates}).all()
     for domain, organization_id, name in domain_rows:
         score = BASE_SCORE[Reason.DOMAIN] * (1.0 if domain in own else 0.9)
         record = MatchedRecord(
@@ -444,7 +510,6 @@ def resolve_sender(
             Channel.EMAIL,
             "unreadable",
             None,
-            sender.raw,
             "",
             note=sender.automated or "no sender address",
             sender=sender,
@@ -455,7 +520,6 @@ def resolve_sender(
             Channel.EMAIL,
             "automated",
             sender.address,
-            sender.address,
             "",
             note=sender.automated,
             sender=sender,
@@ -465,7 +529,6 @@ def resolve_sender(
         query,
         Channel.EMAIL,
         "address",
-        sender.address,
         sender.address,
         sender.address,
         _rank(session, matches, sender.address),
@@ -520,34 +583,23 @@ def _with_evidence(session: Session, matches: list[Match], key: str) -> list[Mat
     contacts = [m.record.id for m in matches if m.record.kind is RecordKind.CONTACT]
     orgs = [m.record.id for m in matches if m.record.kind is RecordKind.ORGANIZATION]
     picked: tuple[int | None, int | None] = (None, None)
+    conn = session.connection()
     if key:
-        row = session.execute(
-            select(CallerPick.contact_id, CallerPick.organization_id).where(
-                CallerPick.remote == key
-            )
-        ).first()
+        row = conn.execute(_PICK, {"key": key}).first()
         if row is not None:
             picked = (row.contact_id, row.organization_id)
     last: dict[tuple[RecordKind, int], datetime] = {}
     tickets: dict[tuple[RecordKind, int], int] = {}
-    for kind, ids, interaction_col, ticket_col in (
-        (RecordKind.CONTACT, contacts, Interaction.contact_id, Ticket.contact_id),
-        (RecordKind.ORGANIZATION, orgs, Interaction.organization_id, Ticket.organization_id),
+    for kind, ids, (last_query, ticket_query) in (
+        (RecordKind.CONTACT, contacts, _CONTACT_EVIDENCE),
+        (RecordKind.ORGANIZATION, orgs, _ORGANIZATION_EVIDENCE),
     ):
         if not ids:
             continue
-        for record_id, when in session.execute(
-            select(interaction_col, func.max(Interaction.occurred_at))
-            .where(interaction_col.in_(ids))
-            .group_by(interaction_col)
-        ):
+        for record_id, when in conn.execute(last_query, {"ids": ids}):
             if record_id is not None and when is not None:
                 last[(kind, record_id)] = when
-        for record_id, count in session.execute(
-            select(ticket_col, func.count())
-            .where(ticket_col.in_(ids), Ticket.status.in_(OPEN_TICKET_STATUSES))
-            .group_by(ticket_col)
-        ):
+        for record_id, count in conn.execute(ticket_query, {"ids": ids}):
             if record_id is not None:
                 tickets[(kind, record_id)] = count
     out = []
