@@ -1,0 +1,431 @@
+"""The main window: search, the contact list and the selected contact's detail pane."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from desktop_crm.data.db import Database
+from desktop_crm.data.errors import DataError, NotFound
+
+from .contact_view import ContactView
+from .errors import describe_error
+from .models import ContactTableModel
+from .reader import SEARCH_LIMIT, CrmReader, SearchResult
+from .tasks import Progress, Task, TaskContext, TaskRunner
+
+if TYPE_CHECKING:
+    from desktop_crm.data.demo import DemoSummary
+
+log = logging.getLogger(__name__)
+
+APP_TITLE = "desktop_crm"
+DEMO_CONTACTS = 250
+_LOAD_ERRORS = (DataError, SQLAlchemyError)
+
+
+def ask_load_demo_data(parent: QWidget, *, empty: bool = True) -> bool:
+    """The question dialog (blocking, as a question has to be)."""
+    if empty:
+        text = QCoreApplication.translate("DemoData", "The database is empty. Load demo data?")
+    else:
+        text = QCoreApplication.translate("DemoData", "Load demo data into this database?")
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        QCoreApplication.translate("DemoData", "Demo data"),
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        parent,
+    )
+    box.setInformativeText(
+        QCoreApplication.translate(
+            "DemoData",
+            "{count} invented contacts with organizations and history are added, so you can "
+            "try searching and the history view.",
+        ).format(count=DEMO_CONTACTS)
+    )
+    box.setDefaultButton(QMessageBox.StandardButton.Yes)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+class MainWindow(QMainWindow):
+    SEARCH_DELAY_MS = 150
+
+    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.db = db
+        self.reader = CrmReader(db)
+        self.tasks = TaskRunner(self)
+        self.total_contacts = 0
+        self.demo_task: Task[DemoSummary] | None = None
+        self.progress_dialog: QProgressDialog | None = None
+        self.message_box: QMessageBox | None = None
+        self._search_text = ""
+        self._load_failed = False
+        self._shown_id: int | None = None  # the contact in the detail pane (or failed there)
+
+        self.setWindowTitle(f"{APP_TITLE} — {db.display_url}")
+        self.setObjectName("mainWindow")
+
+        # --- left: search and list -------------------------------------------------------
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText(self.tr("Search name, number, e-mail or customer no."))
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.installEventFilter(self)
+
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(self.SEARCH_DELAY_MS)
+        self.search_timer.timeout.connect(self.run_search)
+        self.search_box.textEdited.connect(lambda _text: self.search_timer.start())
+        self.search_box.returnPressed.connect(self.run_search)
+
+        self.contact_model = ContactTableModel(self.reader.contact_rows, self)
+        self.contact_model.error_handler = self._rows_failed
+        self.contact_table = QTableView()
+        self.contact_table.setObjectName("contactTable")
+        self.contact_table.setModel(self.contact_model)
+        self.contact_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.contact_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.contact_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.contact_table.setAlternatingRowColors(True)
+        self.contact_table.setShowGrid(False)
+        self.contact_table.setWordWrap(False)
+        self.contact_table.setTabKeyNavigation(False)
+        rows = self.contact_table.verticalHeader()
+        rows.hide()
+        # fixed row heights: the view never measures rows it does not show
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        header = self.contact_table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(self.fontMetrics().horizontalAdvance("Ulm") + 24)
+        header.setStretchLastSection(True)  # the city takes what is left
+        # widths from typical values (never from the contents: that would read every row)
+        fm = self.fontMetrics()
+        for column, sample in (
+            (ContactTableModel.NAME, "Stefanie Baumgart"),
+            (ContactTableModel.ORGANIZATION, "Müller Anlagenbau"),
+            (ContactTableModel.PHONE, "+49 (0)761 23974"),
+            (ContactTableModel.EMAIL, "b.baumgartner@spree"),
+        ):
+            self.contact_table.setColumnWidth(column, fm.horizontalAdvance(sample) + 12)
+        self.contact_table.selectionModel().currentRowChanged.connect(self._current_changed)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 0, 0)
+        left_layout.setSpacing(6)
+        left_layout.addWidget(self.search_box)
+        left_layout.addWidget(self.contact_table, 1)
+
+        # --- right: detail ---------------------------------------------------------------
+        self.contact_view = ContactView()
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.contact_view)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([615, 585])
+        self.setCentralWidget(self.splitter)
+
+        # --- status bar ------------------------------------------------------------------
+        self.count_label = QLabel()
+        self.count_label.setObjectName("contactCount")
+        self.statusBar().addPermanentWidget(self.count_label)
+
+        self._build_menus()
+        self.resize(1200, 750)
+        self.reload()
+
+    # --- menus -----------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        self.reload_action = QAction(self.tr("&Reload"), self)
+        self.reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.reload_action.triggered.connect(self.reload)
+        file_menu.addAction(self.reload_action)
+        self.demo_action = QAction(self.tr("Load &demo data…"), self)
+        self.demo_action.triggered.connect(self._demo_action_triggered)
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        self.quit_action = QAction(self.tr("&Quit"), self)
+        self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = self.menuBar().addMenu(self.tr("&Edit"))
+        self.find_action = QAction(self.tr("&Find contact"), self)
+        self.find_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Find))
+        self.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.find_action.triggered.connect(self.focus_search)
+        edit_menu.addAction(self.find_action)
+
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        self.about_action = QAction(self.tr("&About desktop_crm"), self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self._about)
+        help_menu.addAction(self.about_action)
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def _about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About desktop_crm"),
+            self.tr(
+                "desktop_crm: contacts, caller identification and contact history.\n\n"
+                "Database: {url}"
+            ).format(url=self.db.display_url),
+        )
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Run the current search again and refresh the detail pane (F5)."""
+        self.search_timer.stop()
+        self._search(self.search_box.text(), force=True)
+
+    def run_search(self) -> None:
+        self.search_timer.stop()
+        self._search(self.search_box.text())
+
+    def _search(self, text: str, *, force: bool = False) -> None:
+        text = text.strip()
+        if text == self._search_text and not force and not self._load_failed:
+            return
+        self._search_text = text
+        try:
+            result = self.reader.search(text)
+        except _LOAD_ERRORS as exc:
+            self._load_error(exc, "searching contacts failed")
+            return
+        self._load_failed = False
+        self.statusBar().clearMessage()
+        self._show_result(result)
+
+    def _show_result(self, result: SearchResult) -> None:
+        previous = self._shown_id
+        self.total_contacts = result.total
+        self.contact_model.set_ids(result.ids)
+        self._update_count(result)
+        row = self.contact_model.row_of(previous) if previous is not None else None
+        if row is None and result.ids:
+            row = 0
+        if row is None:
+            self._shown_id = None
+            if self._search_text:
+                hint = self.tr("No contact matches “{text}”.").format(text=self._search_text)
+            else:
+                hint = self.tr(
+                    "No contacts yet. Load demo data (File menu) or import contacts with "
+                    "“desktop-crm import”."
+                )
+            self.contact_view.show_hint(hint)
+            return
+        self._shown_id = None
+        self.contact_table.selectRow(row)
+        if self._shown_id is None:  # the current row stayed, so no signal: load afresh (F5)
+            self._show_contact(result.ids[row])
+        self.contact_table.scrollTo(self.contact_model.index(row, 0))
+
+    def _update_count(self, result: SearchResult) -> None:
+        text = self.tr("{shown} of {total} contacts shown").format(
+            shown=len(result.ids), total=result.total
+        )
+        if result.truncated:
+            text += " " + self.tr("(first {limit} matches; refine the search)").format(
+                limit=SEARCH_LIMIT
+            )
+        self.count_label.setText(text)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        contact_id = self.contact_model.contact_id(current.row()) if current.isValid() else None
+        if contact_id is None:
+            self._shown_id = None
+            self.contact_view.show_hint()
+        elif contact_id != self._shown_id:
+            self._show_contact(contact_id)
+
+    def _show_contact(self, contact_id: int) -> None:
+        self._shown_id = contact_id
+        try:
+            detail = self.reader.contact(contact_id)
+            entries = self.reader.history(contact_id)
+        except NotFound as exc:
+            self.contact_view.show_hint(describe_error(exc))
+            return
+        except _LOAD_ERRORS as exc:
+            self._load_error(exc, "loading a contact failed")
+            self.contact_view.show_hint(describe_error(exc))
+            return
+        self.contact_view.show_contact(detail, entries)
+
+    @property
+    def load_failed(self) -> bool:
+        """The last search (or row fetch) met a database error."""
+        return self._load_failed
+
+    def _load_error(self, exc: BaseException, what: str) -> None:
+        log.error("%s: %s", what, exc)
+        self._load_failed = True
+        self.statusBar().showMessage(describe_error(exc))
+
+    def _rows_failed(self, message: str) -> None:
+        # called from inside data(): report after the paint, not during it
+        self._load_failed = True
+        QTimer.singleShot(0, self, lambda: self.statusBar().showMessage(message))
+
+    # --- keyboard --------------------------------------------------------------------------
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.search_box and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            key = event.key()
+            if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+                # arrows move through the results while the cursor stays in the search box
+                self.run_search()
+                self.contact_table.keyPressEvent(event)
+                return True
+            if key == Qt.Key.Key_Escape and self.search_box.text():
+                self.search_box.clear()
+                self.run_search()
+                return True
+        return super().eventFilter(watched, event)
+
+    # --- demo data -------------------------------------------------------------------------
+
+    def _demo_action_triggered(self) -> None:
+        if ask_load_demo_data(self, empty=self.total_contacts == 0):
+            self.load_demo_data()
+
+    def load_demo_data(self, contacts: int = DEMO_CONTACTS) -> Task[DemoSummary]:
+        """Seed demo data in a worker with a progress dialog; refresh when done."""
+        if self.demo_task is not None:
+            return self.demo_task
+        # imported when needed: its word lists are not needed to open the window
+        from desktop_crm.data.demo import seed_demo
+
+        db = self.db
+
+        def work(context: TaskContext) -> DemoSummary:
+            def progress(done: int, total: int) -> None:
+                # raising here makes seed_demo roll everything back
+                context.raise_if_cancelled()
+                context.report_progress(done, total)
+
+            return seed_demo(db, contacts=contacts, progress=progress)
+
+        dialog = QProgressDialog(self.tr("Loading demo data…"), self.tr("Cancel"), 0, 0, self)
+        dialog.setObjectName("demoProgress")
+        dialog.setWindowTitle(self.tr("Demo data"))
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(self._cancel_demo)
+        self.progress_dialog = dialog
+        self.demo_action.setEnabled(False)
+        self.demo_task = self.tasks.run(
+            work,
+            on_done=self._demo_done,
+            on_error=self._demo_failed,
+            on_progress=self._demo_progress,
+            on_cancelled=self._demo_cancelled,
+            name="demo-data",
+        )
+        dialog.show()
+        return self.demo_task
+
+    def _cancel_demo(self) -> None:
+        if self.demo_task is not None:
+            self.demo_task.cancel()
+            # the dialog hides itself on Cancel; the worker stops at its next progress report
+            self.statusBar().showMessage(self.tr("Cancelling…"))
+
+    def _demo_progress(self, progress: Progress) -> None:
+        if self.progress_dialog is not None and progress.total > 0:
+            self.progress_dialog.setMaximum(progress.total)
+            self.progress_dialog.setValue(min(progress.done, progress.total))
+
+    def _demo_finished(self) -> None:
+        self.demo_task = None
+        self.demo_action.setEnabled(True)
+        if self.progress_dialog is not None:
+            self.progress_dialog.canceled.disconnect(self._cancel_demo)
+            self.progress_dialog.close()
+            self.progress_dialog.deleteLater()
+            self.progress_dialog = None
+
+    def _demo_done(self, summary: DemoSummary) -> None:
+        self._demo_finished()
+        self.reload()
+        if summary.already_present:
+            message = self.tr("The demo data is already in this database; nothing was added.")
+        else:
+            message = self.tr("Demo data loaded: {contacts} contacts, {entries} history entries.")
+            message = message.format(contacts=summary.contacts, entries=summary.interactions)
+        self.statusBar().showMessage(message, 10_000)
+
+    def _demo_cancelled(self) -> None:
+        self._demo_finished()
+        self.reload()
+        self.statusBar().showMessage(self.tr("Loading the demo data was cancelled."), 10_000)
+
+    def _demo_failed(self, exc: BaseException) -> None:
+        log.error("loading demo data failed", exc_info=exc)
+        self._demo_finished()
+        self.reload()
+        self._show_message(
+            QMessageBox.Icon.Warning,
+            self.tr("The demo data could not be loaded.") + "\n\n" + describe_error(exc),
+        )
+
+    def _show_message(self, icon: QMessageBox.Icon, text: str) -> None:
+        """A window-modal message that does not block the caller (nor a test)."""
+        box = QMessageBox(icon, APP_TITLE, text, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("messageBox")
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result: setattr(self, "message_box", None))
+        self.message_box = box
+        self.statusBar().showMessage(text.replace("\n\n", " "))
+        box.open()
+
+    # --- shutdown --------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop background work; safe to call more than once."""
+        self.search_timer.stop()
+        self.tasks.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,68 @@
+"""Opening the client: translators, the main window, and the demo-data offer on first start."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+from desktop_crm.data.db import Database
+from desktop_crm.settings import Settings
+
+from .i18n import install_translators
+from .main_window import MainWindow, ask_load_demo_data
+
+# asks the user whether to load demo data; tests pass ``lambda parent: True`` so nothing blocks
+Confirm = Callable[[QWidget], bool]
+
+
+def should_offer_demo_data(
+    window: MainWindow, settings: Settings, *, is_default_database: bool
+) -> bool:
+    """Only on the user's own default database, only when it is empty, only if not turned off."""
+    if not is_default_database or not settings.get("ui.offer_demo_data"):
+        return False
+    # the window counted the contacts when it opened; after a load error it offers nothing
+    return not window.load_failed and window.total_contacts == 0
+
+
+def offer_demo_data(
+    window: MainWindow,
+    settings: Settings,
+    *,
+    is_default_database: bool,
+    confirm: Confirm = ask_load_demo_data,
+) -> bool:
+    """Ask, and on yes start loading demo data in the background. True when loading started."""
+    if not should_offer_demo_data(window, settings, is_default_database=is_default_database):
+        return False
+    if not confirm(window):
+        return False
+    window.load_demo_data()
+    return True
+
+
+def open_main_window(
+    app: QApplication,
+    db: Database,
+    settings: Settings,
+    *,
+    is_default_database: bool,
+    confirm: Confirm | None = None,
+) -> MainWindow:
+    """Install the language, show the main window, and offer demo data once it is up."""
+    install_translators(app, settings.get("ui.language"))
+    window = MainWindow(db)
+    window.show()
+    QTimer.singleShot(
+        0,
+        window,
+        lambda: offer_demo_data(
+            window,
+            settings,
+            is_default_database=is_default_database,
+            confirm=confirm or ask_load_demo_data,
+        ),
+    )
+    return window
