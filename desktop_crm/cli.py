@@ -270,13 +270,13 @@ def cmd_history(args: argparse.Namespace) -> int:
                         targets.append(("contact", match.record.id))
                     elif match.record.kind is RecordKind.ORGANIZATION:
                         targets.append(("organization", match.record.id))
-            result = []
+            result: list[dict[str, Any]] = []
             for kind, record_id in dict.fromkeys(targets):
                 if kind == "contact":
                     contact = records.get_contact(session, record_id)
                     entries = hist.history(session, contact_id=record_id, limit=args.limit)
                     org = contact.organization
-                    rec = {
+                    rec: dict[str, Any] = {
                         "contact_id": record_id,
                         "organization_id": contact.organization_id,
                         "name": contact.display_name,
@@ -306,8 +306,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         if rec["contact_id"] is None:
             print(f"organization #{rec['organization_id']} {rec['name']}")
         else:
-            org = f" ({rec['organization']})" if rec["organization"] else ""
-            print(f"#{rec['contact_id']} {rec['name'] or '(no name)'}{org}")
+            suffix = f" ({rec['organization']})" if rec["organization"] else ""
+            print(f"#{rec['contact_id']} {rec['name'] or '(no name)'}{suffix}")
         if not rec["entries"]:
             print("  no history yet")
         for e in rec["entries"]:

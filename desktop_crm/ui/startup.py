@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 
+from desktop_crm.data import meta
 from desktop_crm.data.db import Database
+from desktop_crm.data.errors import DataError
 from desktop_crm.settings import Settings
 
 from .i18n import install_translators
@@ -37,7 +40,18 @@ def offer_demo_data(
     """Ask, and on yes start loading demo data in the background. True when loading started."""
     if not should_offer_demo_data(window, settings, is_default_database=is_default_database):
         return False
+    try:
+        with window.db.session() as session:
+            if meta.get_meta(session, meta.DEMO_DECLINED):
+                return False  # asked once for this database; the File menu still offers it
+    except (DataError, SQLAlchemyError):
+        return False
     if not confirm(window):
+        try:
+            with window.db.session() as session:
+                meta.set_meta(session, meta.DEMO_DECLINED, "1")
+        except (DataError, SQLAlchemyError):
+            pass  # asking again next time is the worst that happens
         return False
     window.load_demo_data()
     return True

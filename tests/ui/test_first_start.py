@@ -68,6 +68,13 @@ def test_no_leaves_the_database_empty(open_window: OpenWindow, qtbot: Any, db: D
     assert window.contact_model.rowCount() == 0
     with db.session() as s:
         assert queries.count_contacts(s) == 0
+    window.close()
+    # the answer is remembered for this database: the next start does not ask again
+    again = Answer(yes=True)
+    second = open_window(db, is_default_database=True, confirm=again)
+    for _ in range(5):
+        QApplication.processEvents()
+    assert again.asked == [] and second.demo_task is None
 
 
 @pytest.mark.parametrize(
