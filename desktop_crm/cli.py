@@ -136,7 +136,10 @@ def home_region(settings: Settings) -> str:
 def _out(path: Path | None) -> TextIO:
     if path is None:
         return sys.stdout
-    return path.open("w", encoding="utf-8", newline="")
+    try:
+        return path.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -219,10 +222,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     worst = EXIT_OK
     try:
         for path in args.files:
-            report = import_file(db, path, home_region=home_region(settings))
+            try:
+                report = import_file(db, path, home_region=home_region(settings))
+            except OSError as exc:
+                raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from exc
             print(report.summary())
             for problem in report.problems:
-                print(f"  {path}:{problem.line}: {problem.reason}", file=sys.stderr)
+                raw = f" ({problem.raw!r})" if problem.raw else ""
+                print(f"  {path}:{problem.line}: {problem.reason}{raw}", file=sys.stderr)
+            if report.problems_not_listed:
+                print(f"  … and {report.problems_not_listed} more problems", file=sys.stderr)
             if report.problems:
                 worst = EXIT_ERROR
     finally:

@@ -217,3 +217,43 @@ def test_console_script_runs(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_import_reports_bad_rows_and_export_round_trips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    csv_file = tmp_path / "kontakte.csv"
+    csv_file.write_bytes(
+        (
+            "Vorname;Nachname;Firma;Telefon geschäftlich;E-Mail-Adresse\r\n"
+            "Jürgen;Groß;Müller GmbH;089/2020447-25;j.gross@mueller.de\r\n"
+            "Kai;Kaputt;;nicht erreichbar;kai(at)example\r\n"
+            "Anna;Schäfer;;0171 1234567;anna@example.de\r\n"
+        ).encode("cp1252")
+    )
+    code, out, err = run(capsys, "import", str(csv_file), "--database", url)
+    assert code == 1  # problems were reported: scripts can tell
+    assert "3 created" in out
+    assert f"{csv_file}:3: " in err and "kai(at)example" in err
+    code, out, err = run(capsys, "import", str(csv_file), "--database", url)  # again: no duplicates
+    assert "0 created" in out
+    code, out, _ = run(capsys, "export", "--format", "json", "--database", url)
+    assert code == 0
+    people = json.loads(out)
+    assert sorted(p["last_name"] for p in people) == ["Groß", "Kaputt", "Schäfer"]
+    kai = next(p for p in people if p["last_name"] == "Kaputt")
+    assert "kai(at)example" in kai["notes"]  # nothing typed is lost
+    out_file = tmp_path / "out.vcf"
+    code, _, err = run(
+        capsys, "export", "--format", "vcard", "--out", str(out_file), "--database", url
+    )
+    assert code == 0 and "3 contacts written" in err
+    assert out_file.read_text(encoding="utf-8").count("BEGIN:VCARD") == 3
+
+
+def test_import_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "import", str(tmp_path / "nope.vcf"), "--database", f"sqlite:///{tmp_path / 'x.db'}"
+    )
+    assert code == 1 and "file not found" in err
