@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 import phonenumbers
@@ -138,6 +139,25 @@ def _uri_user(text: str) -> tuple[str, dict[str, str]]:
     return number.strip(), parsed
 
 
+@lru_cache(maxsize=8192)
+def _parse(text: str, country: str) -> tuple[str, int, bool] | None:
+    """``(E.164, country code, valid)`` of a complete reading of ``text``, or None.
+
+    Cached: the same callers call again, and phonenumbers is the costliest part of a look-up.
+    """
+    try:
+        parsed = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    valid = phonenumbers.is_valid_number(parsed)
+    if not valid and len(phonenumbers.national_significant_number(parsed)) < 6:
+        return None
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164, parsed.country_code or 0, valid
+
+
 def read_caller_id(raw: str | None, rules: DialingRules) -> CallerNumber:
     """Read a caller ID as it arrives from a PBX, a SIP header or a TAPI line."""
     raw = raw or ""
@@ -171,23 +191,15 @@ def read_caller_id(raw: str | None, rules: DialingRules) -> CallerNumber:
     readings: list[Reading] = []
 
     def add(text: str, weight: float, how: str) -> None:
-        try:
-            parsed = phonenumbers.parse(text, rules.country)
-        except phonenumbers.NumberParseException:
+        parsed = _parse(text + ext if text.startswith("+") else text, rules.country)
+        if parsed is None:
             return
-        if ext:  # tel:+49892020447;ext=25 is the direct dial +49 89 2020447 25
-            parsed = phonenumbers.parse(
-                phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) + ext
-            )
-        if not phonenumbers.is_possible_number(parsed):
-            return
-        nsn = phonenumbers.national_significant_number(parsed)
-        valid = phonenumbers.is_valid_number(parsed)
-        if not valid and len(nsn) < 6:
-            return
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        score = weight if valid else weight * 0.9
-        readings.append(Reading(e164, score, how, valid, parsed.country_code or 0))
+        if ext and not text.startswith("+"):  # tel:…;ext=25 is the direct dial …25
+            parsed = _parse(parsed[0] + ext, rules.country)
+            if parsed is None:
+                return
+        e164, country_code, valid = parsed
+        readings.append(Reading(e164, weight if valid else weight * 0.9, how, valid, country_code))
 
     received = digits
     bare_local = False
@@ -216,7 +228,7 @@ def read_caller_id(raw: str | None, rules: DialingRules) -> CallerNumber:
             else:
                 if index == 0 and len(v) <= MAX_LOCAL_DIGITS:
                     bare_local = True
-                if rules.area_code:
+                if rules.area_code and len(v) <= MAX_LOCAL_DIGITS:
                     add(
                         trunk + rules.area_code + v, weight * 0.95, f"local, area {rules.area_code}"
                     )

@@ -34,7 +34,6 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import (
     ColumnElement,
-    Select,
     String,
     and_,
     bindparam,
@@ -213,28 +212,39 @@ def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
     )
 
 
-#: Slots of the number look-up: the readings of a caller ID and their base-number prefixes
-#: (at most 6 readings × 6). Lists of plain parameters, padded with repeats to a few fixed
-#: sizes, keep the compiled SQL cached (an "expanding" IN is rendered anew for every call),
-#: while the padding stays small enough not to mislead PostgreSQL's row estimates.
-NUMBER_SLOTS = (6, 12, 24, 36)
+#: Numbers go into lists of plain parameters padded with repeats to a few fixed sizes: the
+#: compiled SQL stays cached (an "expanding" IN is rendered anew for every call), while the
+#: padding stays small enough not to mislead PostgreSQL's row estimates. A caller ID has at
+#: most 6 readings, each with up to 5 base-number prefixes.
+READING_SLOTS = (2, 6)
+BASE_SLOTS = (6, 12, 24, 36)
+#: Rows read for a direct dial: every stored direct dial of a company shares its base number,
+#: so a big customer has hundreds; beyond this many, only the companies' own numbers are read.
+SWITCHBOARD_ROWS = 16
 
 
-def _number_query(size: int) -> Any:
-    slots = [bindparam(f"n{i}", type_=String()) for i in range(size)]
-    return _phone_query(
-        or_(PhoneNumber.e164.in_(slots), PhoneNumber.base_e164.in_(slots)), MAX_MATCHES * 4
-    )
+def _slots(name: str, size: int) -> list[Any]:
+    return [bindparam(f"{name}{i}", type_=String()) for i in range(size)]
 
 
-_BY_NUMBER = {size: _number_query(size) for size in NUMBER_SLOTS}
+def _switchboard_query(size: int, *, companies_only: bool) -> Any:
+    slots = _slots("b", size)
+    where = or_(PhoneNumber.base_e164.in_(slots), PhoneNumber.e164.in_(slots))
+    if companies_only:
+        where = and_(where, PhoneNumber.organization_id.is_not(None))
+    return _phone_query(where, SWITCHBOARD_ROWS)
 
 
-def _by_number(numbers: Sequence[str]) -> tuple[Any, dict[str, str]]:
-    padded = list(numbers[: NUMBER_SLOTS[-1]])
-    size = next(n for n in NUMBER_SLOTS if n >= len(padded))
-    padded += [padded[0]] * (size - len(padded))
-    return _BY_NUMBER[size], {f"n{i}": number for i, number in enumerate(padded)}
+_EXACT = {n: _phone_query(PhoneNumber.e164.in_(_slots("r", n)), MAX_MATCHES) for n in READING_SLOTS}
+_SWITCHBOARD = {n: _switchboard_query(n, companies_only=False) for n in BASE_SLOTS}
+_SWITCHBOARD_COMPANIES = {n: _switchboard_query(n, companies_only=True) for n in BASE_SLOTS}
+
+
+def _padded(name: str, values: Sequence[str], sizes: Sequence[int]) -> tuple[int, dict[str, str]]:
+    chosen = list(values[: sizes[-1]])
+    size = next(n for n in sizes if n >= len(chosen))
+    chosen += [chosen[0]] * (size - len(chosen))
+    return size, {f"{name}{i}": value for i, value in enumerate(chosen)}
 
 
 _BY_SUFFIX = _phone_query(
@@ -269,30 +279,41 @@ _BY_DOMAIN = (
     .where(OrganizationDomain.domain.in_(bindparam("domains", expanding=True)))
     .limit(MAX_MATCHES)
 )
-_PICK = select(CallerPick.contact_id, CallerPick.organization_id).where(
-    CallerPick.remote == bindparam("key")
-)
 
 
-def _evidence_queries(interaction_col: Any, ticket_col: Any) -> tuple[Select[Any], Select[Any]]:
-    last = (
-        select(interaction_col, func.max(Interaction.occurred_at))
-        .where(interaction_col.in_(bindparam("ids", expanding=True)))
-        .group_by(interaction_col)
+def _evidence_query(model: Any, interaction_col: Any, ticket_col: Any, pick_col: Any) -> Any:
+    """Per record: picked last time for this key, latest interaction, open tickets (one query,
+    each part an index look-up)."""
+    latest = (
+        select(func.max(Interaction.occurred_at))
+        .where(interaction_col == model.id)
+        .scalar_subquery()
     )
-    tickets = (
-        select(ticket_col, func.count())
-        .where(
-            ticket_col.in_(bindparam("ids", expanding=True)),
-            Ticket.status.in_(OPEN_TICKET_STATUSES),
-        )
-        .group_by(ticket_col)
+    open_tickets = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(ticket_col == model.id, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .scalar_subquery()
     )
-    return last, tickets
+    picked = (
+        select(CallerPick.id).where(CallerPick.remote == bindparam("key"), pick_col == model.id)
+    ).exists()
+    return select(model.id, picked, latest, open_tickets).where(
+        model.id.in_(bindparam("ids", expanding=True))
+    )
 
 
-_CONTACT_EVIDENCE = _evidence_queries(Interaction.contact_id, Ticket.contact_id)
-_ORGANIZATION_EVIDENCE = _evidence_queries(Interaction.organization_id, Ticket.organization_id)
+_EVIDENCE = {
+    RecordKind.CONTACT: _evidence_query(
+        Contact, Interaction.contact_id, Ticket.contact_id, CallerPick.contact_id
+    ),
+    RecordKind.ORGANIZATION: _evidence_query(
+        Organization,
+        Interaction.organization_id,
+        Ticket.organization_id,
+        CallerPick.organization_id,
+    ),
+}
 
 
 def _person_name(title: str | None, first: str | None, last: str | None) -> str:
@@ -361,50 +382,66 @@ def _base_prefixes(reading: Reading) -> list[str]:
 
 
 def _caller_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
+    if caller.readings:
+        if exact := _exact_matches(session, caller):
+            return exact
+        if switchboard := _switchboard_matches(session, caller):
+            return switchboard
+    if not caller.suffix_allowed:
+        return []
+    return _suffix_matches(session, caller, rules)
+
+
+def _exact_matches(session: Session, caller: CallerNumber) -> list[Match]:
+    readings = {r.e164: r for r in caller.readings}
+    size, params = _padded("r", list(readings), READING_SLOTS)
+    out = []
+    for row in session.connection().execute(_EXACT[size], params):
+        reading = readings.get(row.e164)
+        owner = _owner(row)
+        if reading is not None and owner is not None:
+            out.append(Match(owner, row.raw, Reason.EXACT, reading.weight, note=reading.how))
+    return out
+
+
+def _switchboard_matches(session: Session, caller: CallerNumber) -> list[Match]:
+    """A direct dial into a company whose base number is stored (or its main line)."""
     readings = {r.e164: r for r in caller.readings}
     prefix_of: dict[str, Reading] = {}
     for reading in caller.readings:
         for prefix in _base_prefixes(reading):
             prefix_of.setdefault(prefix, reading)
-    numbers = [*readings, *prefix_of]
-    rows = session.connection().execute(*_by_number(numbers)).all() if numbers else []
-
-    exact: list[Match] = []
-    switchboard: list[Match] = []
+    size, params = _padded("b", [*readings, *prefix_of], BASE_SLOTS)
+    conn = session.connection()
+    rows = list(conn.execute(_SWITCHBOARD[size], params))
+    if len(rows) >= SWITCHBOARD_ROWS:  # a big company: make sure its own numbers are read
+        rows.extend(conn.execute(_SWITCHBOARD_COMPANIES[size], params))
+    out: dict[int, tuple[float, bool, Match]] = {}  # per company: score, own number, match
     for row in rows:
-        if row.e164 in readings:
-            owner = _owner(row)
-            reading = readings[row.e164]
-            if owner is not None:
-                exact.append(Match(owner, row.raw, Reason.EXACT, reading.weight, note=reading.how))
-            continue
-        # a direct dial into a company (or its main line, when stored as "-0")
-        if row.base_e164 in readings:
+        if row.base_e164 in readings:  # its main line, stored as "-0"
             base, reading, explicit = row.base_e164, readings[row.base_e164], True
         elif row.base_e164 in prefix_of:
             base, reading, explicit = row.base_e164, prefix_of[row.base_e164], True
-        elif row.e164 in prefix_of:
+        elif row.e164 in prefix_of:  # stored without extension
             base, reading = row.e164, prefix_of[row.e164]
             explicit = row.kind == PhoneKind.SWITCHBOARD
         else:
             continue
-        if not _takes_extensions(base):
-            continue
         owner = _owner(row, company_only=True)
-        if owner is None:
+        if owner is None or not _takes_extensions(base):
             continue
         score = BASE_SCORE[Reason.SWITCHBOARD] * reading.weight
         if not explicit:
             score *= PLAIN_PREFIX_FACTOR
+        # the company's own number is the one to show, rather than a colleague's direct dial
+        own = row.organization_id is not None
+        known = out.get(owner.id)
+        if known is not None and known[:2] >= (score, own):
+            continue
         extension = reading.e164[len(base) :] or None
-        switchboard.append(Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how))
-    if exact:
-        return exact
-    if switchboard:
-        return switchboard
-    if not caller.suffix_allowed:
-        return []
-    return _suffix_matches(session, caller, rules)
+        match = Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how)
+        out[owner.id] = (score, own, match)
+    return [match for _, _, match in out.values()]
 
 
 def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
@@ -580,41 +617,20 @@ def _rank(session: Session, matches: Sequence[Match], key: str) -> tuple[Match, 
 
 
 def _with_evidence(session: Session, matches: list[Match], key: str) -> list[Match]:
-    contacts = [m.record.id for m in matches if m.record.kind is RecordKind.CONTACT]
-    orgs = [m.record.id for m in matches if m.record.kind is RecordKind.ORGANIZATION]
-    picked: tuple[int | None, int | None] = (None, None)
+    evidence: dict[tuple[RecordKind, int], tuple[bool, datetime | None, int]] = {}
     conn = session.connection()
-    if key:
-        row = conn.execute(_PICK, {"key": key}).first()
-        if row is not None:
-            picked = (row.contact_id, row.organization_id)
-    last: dict[tuple[RecordKind, int], datetime] = {}
-    tickets: dict[tuple[RecordKind, int], int] = {}
-    for kind, ids, (last_query, ticket_query) in (
-        (RecordKind.CONTACT, contacts, _CONTACT_EVIDENCE),
-        (RecordKind.ORGANIZATION, orgs, _ORGANIZATION_EVIDENCE),
-    ):
-        if not ids:
-            continue
-        for record_id, when in conn.execute(last_query, {"ids": ids}):
-            if record_id is not None and when is not None:
-                last[(kind, record_id)] = when
-        for record_id, count in conn.execute(ticket_query, {"ids": ids}):
-            if record_id is not None:
-                tickets[(kind, record_id)] = count
+    for kind, query in _EVIDENCE.items():
+        ids = [m.record.id for m in matches if m.record.kind is kind]
+        if ids:
+            for record_id, picked, latest, open_tickets in conn.execute(
+                query, {"ids": ids, "key": key}
+            ):
+                evidence[(kind, record_id)] = (bool(picked), latest, open_tickets or 0)
     out = []
     for m in matches:
-        ref = (m.record.kind, m.record.id)
-        is_picked = (m.record.kind is RecordKind.CONTACT and picked[0] == m.record.id) or (
-            m.record.kind is RecordKind.ORGANIZATION and picked[1] == m.record.id
-        )
+        picked, latest, open_tickets = evidence.get((m.record.kind, m.record.id), (False, None, 0))
         out.append(
-            replace(
-                m,
-                picked_last=is_picked,
-                last_interaction=last.get(ref),
-                open_tickets=tickets.get(ref, 0),
-            )
+            replace(m, picked_last=picked, last_interaction=latest, open_tickets=open_tickets)
         )
     return out
 

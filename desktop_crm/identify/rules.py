@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -58,11 +59,11 @@ class DialingRules:
                 f"got {self.suffix_digits}"
             )
 
-    @property
+    @cached_property
     def country_code(self) -> str:
         return str(phonenumbers.country_code_for_region(self.country))
 
-    @property
+    @cached_property
     def trunk_prefix(self) -> str:
         """The national trunk prefix ("0" in DE, AT, CH)."""
         meta = phonenumbers.PhoneMetadata.metadata_for_region(self.country)

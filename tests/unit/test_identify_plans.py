@@ -35,7 +35,7 @@ from desktop_crm.data.models import (
 from desktop_crm.data.phone import normalize_phone
 from desktop_crm.identify import DialingRules, Reason, remember_pick, resolve_caller, resolve_sender
 
-N = 4000  # organizations and contacts (and users, tickets, picks); interactions twice that
+N = 15000  # organizations and contacts (and users, tickets, picks); interactions twice that
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -78,9 +78,13 @@ def _populate(db: Database) -> None:
     phones.append(_phone("089 5555555", contact_id=2))
     phones.append(_phone("+49 40 7777777-0", PhoneKind.SWITCHBOARD, organization_id=1))
     phones.append(_phone("040 7777777", organization_id=2))
+    # a big customer: more stored direct dials on one base number than a look-up reads
+    phones.append(_phone("+49 69 4444444-0", PhoneKind.SWITCHBOARD, organization_id=3))
+    phones += [_phone(f"069 4444444-{100 + i}", contact_id=3) for i in range(80)]
     emails = [
         {
             "contact_id": i,
+            "organization_id": None,
             "raw": f"person{i}@firma{i}.de",
             "normalized": f"person{i}@firma{i}.de",
             "domain": f"firma{i}.de",
@@ -89,6 +93,7 @@ def _populate(db: Database) -> None:
         for i in range(1, N + 1)
     ] + [
         {
+            "contact_id": None,
             "organization_id": i,
             "raw": f"info@firma{i}.de",
             "normalized": f"info@firma{i}.de",
@@ -100,9 +105,11 @@ def _populate(db: Database) -> None:
     emails += [
         {
             "contact_id": c,
+            "organization_id": None,
             "raw": "geteilt@web.de",
             "normalized": "geteilt@web.de",
             "domain": "web.de",
+            "is_primary": False,
         }
         for c in (1, 2)
     ]
@@ -131,6 +138,7 @@ def _populate(db: Database) -> None:
     ]
     picks = [{"remote": f"+49171{2000000 + i}", "contact_id": i} for i in range(3, N + 1)]
     with db.session() as s:
+        conn = s.connection()  # Core inserts: the ORM's bulk path is slower by far
         for model, rows in [
             (User, users),
             (Organization, orgs),
@@ -142,7 +150,7 @@ def _populate(db: Database) -> None:
             (Ticket, tickets),
             (CallerPick, picks),
         ]:
-            s.execute(insert(model), rows)
+            conn.execute(insert(model.__table__), rows)
     if not db.is_sqlite:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -176,6 +184,8 @@ def _lookups(db: Database) -> None:
         assert {m.reason for m in board.matches} == {Reason.SWITCHBOARD}
         assert len(board.matches) == 2
         assert resolve_caller(s, "030 1000010-99", rules).matches[0].reason is Reason.SWITCHBOARD
+        big = resolve_caller(s, "+49 69 4444444 999", rules).matches
+        assert [(m.reason, m.record.id) for m in big] == [(Reason.SWITCHBOARD, 3)]
         assert resolve_caller(s, "01712000500", rules).matches[0].reason is Reason.EXACT
         suffix = resolve_caller(s, "2000500", rules)  # local, no area code: suffix
         assert suffix.matches[0].reason is Reason.SUFFIX

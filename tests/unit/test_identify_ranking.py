@@ -136,6 +136,36 @@ def test_one_company_with_two_base_numbers_is_one_match(db: Database) -> None:
         assert [(m.reason, m.extension) for m in result.matches] == [(Reason.SWITCHBOARD, "50")]
 
 
+def test_big_company_direct_dial_finds_the_company_number(db: Database) -> None:
+    """Hundreds of stored direct dials share the base number; the company's own is shown."""
+    with db.session() as s:
+        org = records.create_organization(
+            s,
+            OrganizationInput(
+                name="Großkunde AG", phones=[PhoneInput("+49 69 4444444-0", PhoneKind.SWITCHBOARD)]
+            ),
+        )
+        for ext in range(100, 180):
+            records.create_contact(
+                s,
+                ContactInput(
+                    last_name=f"Mitarbeiter {ext}",
+                    organization_id=org.id,
+                    phones=[PhoneInput(f"069 4444444-{ext}")],
+                ),
+            )
+        org_id = org.id
+    with db.session() as s:
+        result = resolve_caller(s, "+49 69 4444444 999", RULES)
+        assert [(m.reason, m.record.id, m.matched, m.extension) for m in result.matches] == [
+            (Reason.SWITCHBOARD, org_id, "+49 69 4444444-0", "999")
+        ]
+        exact = resolve_caller(s, "069 4444444-150", RULES)
+        assert [(m.reason, m.record.name) for m in exact.matches] == [
+            (Reason.EXACT, "Mitarbeiter 150")
+        ]
+
+
 def test_internal_caller_is_a_colleague(db: Database) -> None:
     with db.session() as s:
         s.add(User(login="kai", name="Kai Kollege", phone_extension="231"))
