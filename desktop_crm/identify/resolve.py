@@ -41,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -240,6 +241,27 @@ _SWITCHBOARD = {n: _switchboard_query(n, companies_only=False) for n in BASE_SLO
 _SWITCHBOARD_COMPANIES = {n: _switchboard_query(n, companies_only=True) for n in BASE_SLOTS}
 
 
+_COMPILED: dict[tuple[int, str], Any] = {}
+
+
+def _rows(session: Session, statement: Any, params: dict[str, Any]) -> Sequence[Row[Any]]:
+    """Run one of the prebuilt statements above, compiled once per database dialect.
+
+    On the hot path SQLAlchemy's per-call work (cache key, parameter and result processing)
+    costs as much as SQLite's index look-up itself; these statements select only strings and
+    integers, which need no result processing. Statement events still fire (the query-plan
+    test captures the SQL through them).
+    """
+    conn = session.connection()
+    key = (id(statement), conn.dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = statement.compile(dialect=conn.dialect)
+    values = compiled.construct_params(params)
+    args = tuple(values[n] for n in compiled.positiontup) if compiled.positional else values
+    return conn.exec_driver_sql(compiled.string, args).all()
+
+
 def _padded(name: str, values: Sequence[str], sizes: Sequence[int]) -> tuple[int, dict[str, str]]:
     chosen = list(values[: sizes[-1]])
     size = next(n for n in sizes if n >= len(chosen))
@@ -396,7 +418,7 @@ def _exact_matches(session: Session, caller: CallerNumber) -> list[Match]:
     readings = {r.e164: r for r in caller.readings}
     size, params = _padded("r", list(readings), READING_SLOTS)
     out = []
-    for row in session.connection().execute(_EXACT[size], params):
+    for row in _rows(session, _EXACT[size], params):
         reading = readings.get(row.e164)
         owner = _owner(row)
         if reading is not None and owner is not None:
@@ -412,10 +434,9 @@ def _switchboard_matches(session: Session, caller: CallerNumber) -> list[Match]:
         for prefix in _base_prefixes(reading):
             prefix_of.setdefault(prefix, reading)
     size, params = _padded("b", [*readings, *prefix_of], BASE_SLOTS)
-    conn = session.connection()
-    rows = list(conn.execute(_SWITCHBOARD[size], params))
+    rows = list(_rows(session, _SWITCHBOARD[size], params))
     if len(rows) >= SWITCHBOARD_ROWS:  # a big company: make sure its own numbers are read
-        rows.extend(conn.execute(_SWITCHBOARD_COMPANIES[size], params))
+        rows.extend(_rows(session, _SWITCHBOARD_COMPANIES[size], params))
     out: dict[int, tuple[float, bool, Match]] = {}  # per company: score, own number, match
     for row in rows:
         if row.base_e164 in readings:  # its main line, stored as "-0"
@@ -427,20 +448,23 @@ def _switchboard_matches(session: Session, caller: CallerNumber) -> list[Match]:
             explicit = row.kind == PhoneKind.SWITCHBOARD
         else:
             continue
-        owner = _owner(row, company_only=True)
-        if owner is None or not _takes_extensions(base):
+        company = row.organization_id if row.organization_id is not None else row.contact_org_id
+        if company is None:  # a person without company: never them for someone else's line
             continue
         score = BASE_SCORE[Reason.SWITCHBOARD] * reading.weight
         if not explicit:
             score *= PLAIN_PREFIX_FACTOR
         # the company's own number is the one to show, rather than a colleague's direct dial
         own = row.organization_id is not None
-        known = out.get(owner.id)
+        known = out.get(company)
         if known is not None and known[:2] >= (score, own):
+            continue
+        owner = _owner(row, company_only=True)
+        if owner is None or not _takes_extensions(base):
             continue
         extension = reading.e164[len(base) :] or None
         match = Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how)
-        out[owner.id] = (score, own, match)
+        out[company] = (score, own, match)
     return [match for _, _, match in out.values()]
 
 
@@ -448,7 +472,7 @@ def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules)
     tail = suffix_digits_of(caller, rules)
     key = tail[::-1]
     upper = key[:-1] + chr(ord(key[-1]) + 1)
-    rows = session.connection().execute(_BY_SUFFIX, {"low": key, "high": upper}).all()
+    rows = _rows(session, _BY_SUFFIX, {"low": key, "high": upper})
     home = "+" + rules.country_code
     received = caller.digits
     out = []
@@ -467,7 +491,7 @@ def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules)
 
 
 def _internal_matches(session: Session, extension: str) -> list[Match]:
-    rows = session.connection().execute(_USER_BY_EXTENSION, {"extension": extension}).all()
+    rows = _rows(session, _USER_BY_EXTENSION, {"extension": extension})
     return [
         Match(
             MatchedRecord(RecordKind.USER, row.id, row.name or row.login),
@@ -503,7 +527,7 @@ def resolve_caller(session: Session, caller_id: str | None, rules: DialingRules)
 
 def _email_matches(session: Session, sender: Sender) -> list[Match]:
     assert sender.address is not None
-    rows = session.connection().execute(_BY_ADDRESS, {"address": sender.address}).all()
+    rows = _rows(session, _BY_ADDRESS, {"address": sender.address})
     out = []
     for row in rows:
         owner = _owner(row, company_only=sender.role)
