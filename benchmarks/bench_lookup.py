@@ -57,7 +57,7 @@ from desktop_crm.data.models import (  # noqa: E402
 )
 from desktop_crm.data.phone import normalize_phone  # noqa: E402
 from desktop_crm.data.records import normalize_email  # noqa: E402
-from desktop_crm.identify import DialingRules, Reason, resolve_caller  # noqa: E402
+from desktop_crm.identify import DialingRules, Reason, read_caller_id, resolve_caller  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -420,9 +420,8 @@ def sql_normalise(session: Session, probe: Probe) -> list[tuple[str, int]]:
 
 
 def python_normalise(session: Session, probe: Probe) -> list[tuple[str, int]]:
-    wanted = normalize_phone(probe.caller_id.split("@")[0].removeprefix("sip:"), "DE").e164
-    if wanted is None:
-        return []
+    # the caller ID read as our resolver reads it: only the stored side differs
+    wanted = read_caller_id(probe.caller_id, RULES).e164
     rows = session.execute(
         text(
             "SELECT p.raw, p.contact_id, p.organization_id, "

@@ -219,8 +219,8 @@ def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
 #: most 6 readings, each with up to 5 base-number prefixes.
 READING_SLOTS = (2, 6)
 BASE_SLOTS = (6, 12, 24, 36)
-#: Rows read for a direct dial: every stored direct dial of a company shares its base number,
-#: so a big customer has hundreds; beyond this many, only the companies' own numbers are read.
+#: Rows read for a direct dial. Companies' own numbers are read first; only when none fits, the
+#: people's direct dials (all of a company's share its base number: a big customer has hundreds).
 SWITCHBOARD_ROWS = 16
 
 
@@ -228,17 +228,36 @@ def _slots(name: str, size: int) -> list[Any]:
     return [bindparam(f"{name}{i}", type_=String()) for i in range(size)]
 
 
-def _switchboard_query(size: int, *, companies_only: bool) -> Any:
-    slots = _slots("b", size)
-    where = or_(PhoneNumber.base_e164.in_(slots), PhoneNumber.e164.in_(slots))
-    if companies_only:
-        where = and_(where, PhoneNumber.organization_id.is_not(None))
-    return _phone_query(where, SWITCHBOARD_ROWS)
+def _number_query(readings: int, bases: int) -> Any:
+    """Steps 1 and 2 in one round trip: the readings' numbers (any owner), and the companies'
+    own numbers that a reading extends. Each OR term has its own index (MULTI-INDEX OR)."""
+    numbers, prefixes = _slots("r", readings), _slots("b", bases)
+    company = PhoneNumber.organization_id.is_not(None)
+    return _phone_query(
+        or_(
+            PhoneNumber.e164.in_(numbers),
+            and_(PhoneNumber.base_e164.in_(prefixes), company),
+            and_(PhoneNumber.e164.in_(prefixes), company),
+        ),
+        MAX_MATCHES,
+    )
 
 
-_EXACT = {n: _phone_query(PhoneNumber.e164.in_(_slots("r", n)), MAX_MATCHES) for n in READING_SLOTS}
-_SWITCHBOARD = {n: _switchboard_query(n, companies_only=False) for n in BASE_SLOTS}
-_SWITCHBOARD_COMPANIES = {n: _switchboard_query(n, companies_only=True) for n in BASE_SLOTS}
+def _people_query(bases: int) -> Any:
+    """Step 2 for a company without its own number: its people's direct dials."""
+    prefixes = _slots("b", bases)
+    person = PhoneNumber.contact_id.is_not(None)
+    return _phone_query(
+        or_(
+            and_(PhoneNumber.base_e164.in_(prefixes), person),
+            and_(PhoneNumber.e164.in_(prefixes), person),
+        ),
+        SWITCHBOARD_ROWS,
+    )
+
+
+_BY_NUMBER = {(r, b): _number_query(r, b) for r in READING_SLOTS for b in BASE_SLOTS}
+_BY_PEOPLES_NUMBER = {b: _people_query(b) for b in BASE_SLOTS}
 
 
 _COMPILED: dict[tuple[int, str], Any] = {}
@@ -378,14 +397,19 @@ def _owner(row: Any, *, company_only: bool = False) -> MatchedRecord | None:
     )
 
 
+#: Country codes of the countries whose PBXs dial extensions directly (data.phone.DID_COUNTRIES).
+DID_COUNTRY_CODES = frozenset(
+    phonenumbers.country_code_for_region(region) for region in DID_COUNTRIES
+)
+
+
 @lru_cache(maxsize=4096)
 def _takes_extensions(base_e164: str) -> bool:
-    """Whether a base number can carry direct-dial extensions (a fixed line in a DID country)."""
+    """Whether a number stored without extension can carry them: not a mobile (costly to tell,
+    hence cached)."""
     try:
         number = phonenumbers.parse(base_e164, None)
     except phonenumbers.NumberParseException:
-        return False
-    if phonenumbers.region_code_for_number(number) not in DID_COUNTRIES:
         return False
     kind = phonenumbers.number_type(number)
     return kind not in (
@@ -405,67 +429,66 @@ def _base_prefixes(reading: Reading) -> list[str]:
 
 def _caller_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
     if caller.readings:
-        if exact := _exact_matches(session, caller):
+        readings = {r.e164: r for r in caller.readings}
+        prefix_of: dict[str, Reading] = {}
+        for reading in caller.readings:
+            for prefix in _base_prefixes(reading):
+                prefix_of.setdefault(prefix, reading)
+        r_size, params = _padded("r", list(readings), READING_SLOTS)
+        b_size, b_params = _padded("b", [*readings, *prefix_of], BASE_SLOTS)
+        rows = _rows(session, _BY_NUMBER[(r_size, b_size)], params | b_params)
+        exact = []
+        for row in rows:
+            hit = readings.get(row.e164)
+            owner = _owner(row) if hit is not None else None
+            if hit is not None and owner is not None:
+                exact.append(Match(owner, row.raw, Reason.EXACT, hit.weight, note=hit.how))
+        if exact:
             return exact
-        if switchboard := _switchboard_matches(session, caller):
+        # a direct dial into a company: its own number first; a person's direct dial stands
+        # for their company only when no company's own number fits (and never for the person)
+        if switchboard := _switchboard(rows, readings, prefix_of):
+            return switchboard
+        people = _rows(session, _BY_PEOPLES_NUMBER[b_size], b_params)
+        if switchboard := _switchboard(people, readings, prefix_of):
             return switchboard
     if not caller.suffix_allowed:
         return []
     return _suffix_matches(session, caller, rules)
 
 
-def _exact_matches(session: Session, caller: CallerNumber) -> list[Match]:
-    readings = {r.e164: r for r in caller.readings}
-    size, params = _padded("r", list(readings), READING_SLOTS)
-    out = []
-    for row in _rows(session, _EXACT[size], params):
-        reading = readings.get(row.e164)
-        owner = _owner(row)
-        if reading is not None and owner is not None:
-            out.append(Match(owner, row.raw, Reason.EXACT, reading.weight, note=reading.how))
-    return out
-
-
-def _switchboard_matches(session: Session, caller: CallerNumber) -> list[Match]:
-    """A direct dial into a company whose base number is stored (or its main line)."""
-    readings = {r.e164: r for r in caller.readings}
-    prefix_of: dict[str, Reading] = {}
-    for reading in caller.readings:
-        for prefix in _base_prefixes(reading):
-            prefix_of.setdefault(prefix, reading)
-    size, params = _padded("b", [*readings, *prefix_of], BASE_SLOTS)
-    rows = list(_rows(session, _SWITCHBOARD[size], params))
-    if len(rows) >= SWITCHBOARD_ROWS:  # a big company: make sure its own numbers are read
-        rows.extend(_rows(session, _SWITCHBOARD_COMPANIES[size], params))
-    out: dict[int, tuple[float, bool, Match]] = {}  # per company: score, own number, match
+def _switchboard(
+    rows: Sequence[Row[Any]], readings: dict[str, Reading], prefix_of: dict[str, Reading]
+) -> list[Match]:
+    out: dict[int, Match] = {}  # one per company, the best-scoring number
     for row in rows:
         if row.base_e164 in readings:  # its main line, stored as "-0"
             base, reading, explicit = row.base_e164, readings[row.base_e164], True
-        elif row.base_e164 in prefix_of:
+        elif row.base_e164 in prefix_of:  # a number written with its extension
             base, reading, explicit = row.base_e164, prefix_of[row.base_e164], True
         elif row.e164 in prefix_of:  # stored without extension
             base, reading = row.e164, prefix_of[row.e164]
             explicit = row.kind == PhoneKind.SWITCHBOARD
         else:
             continue
-        company = row.organization_id if row.organization_id is not None else row.contact_org_id
-        if company is None:  # a person without company: never them for someone else's line
+        if reading.country_code not in DID_COUNTRY_CODES:
+            continue
+        # a number written with an extension (or marked switchboard) is a PBX's; one stored
+        # plainly may be a mobile, which has no extensions
+        if not explicit and not _takes_extensions(base):
+            continue
+        owner = _owner(row, company_only=True)
+        if owner is None:  # a person without company: never them for someone else's line
             continue
         score = BASE_SCORE[Reason.SWITCHBOARD] * reading.weight
         if not explicit:
             score *= PLAIN_PREFIX_FACTOR
-        # the company's own number is the one to show, rather than a colleague's direct dial
-        own = row.organization_id is not None
-        known = out.get(company)
-        if known is not None and known[:2] >= (score, own):
-            continue
-        owner = _owner(row, company_only=True)
-        if owner is None or not _takes_extensions(base):
+        known = out.get(owner.id)
+        if known is not None and known.score >= score:
             continue
         extension = reading.e164[len(base) :] or None
-        match = Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how)
-        out[company] = (score, own, match)
-    return [match for _, _, match in out.values()]
+        out[owner.id] = Match(owner, row.raw, Reason.SWITCHBOARD, score, extension, reading.how)
+    return list(out.values())
 
 
 def _suffix_matches(session: Session, caller: CallerNumber, rules: DialingRules) -> list[Match]:
