@@ -33,7 +33,7 @@ def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
 
 def setup(extras: str) -> None:
     """Create the venv and install the project (editable) with ``extras`` when out of date."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before any check of ours
         sys.exit(f"desktop_crm needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
         _say(f"creating the virtual environment in {VENV}")
