@@ -5,7 +5,8 @@ Phone numbers resolve in this order, each hit carrying its reason:
 1. ``exact``: a reading of the caller ID equals a stored number's E.164 (``phone_number.e164``);
 2. ``switchboard``: a direct dial into a company whose base number is stored (``-0``, or the
    number without extension): the caller is the *company* (and the extension), never a person
-   whose own direct dial merely shares the base;
+   whose own direct dial merely shares the base. The company's own numbers are searched first
+   (in the same query as step 1); its people's direct dials only when no company number fits;
 3. ``suffix``: the last digits, on the reversed-digits index, and only for a caller ID that is
    not a complete number (a local number without area code, a truncated one): two complete
    numbers that differ are different lines;
@@ -180,8 +181,9 @@ class Resolution:
 
 # --- phone numbers --------------------------------------------------------------------------
 
-# Every statement is built once, with bind parameters, and run at the Core level: building a
-# statement and its cache key costs more than the index look-up itself (docs/benchmarks.md).
+# Every statement is built once, with bind parameters; the hot ones are also compiled once per
+# dialect (_rows): building a statement and its cache key costs more than SQLite's index search
+# (docs/benchmarks.md, "Caller look-up").
 
 _ContactOrg = aliased(Organization, name="contact_org")
 _OwnerOrg = aliased(Organization, name="owner_org")
