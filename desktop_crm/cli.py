@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("demo", cmd_demo, "fill the database with realistic German demo data (idempotent)")
     p.add_argument("--contacts", type=int, default=250, metavar="N", help="how many contacts")
+    p.add_argument("--seed", type=int, default=2026, metavar="S", help="random seed (same data)")
 
     p = command("db", cmd_db, "apply or show schema migrations")
     p.add_argument(
@@ -172,10 +173,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.contacts < 0:
         raise CommandError("--contacts must be 0 or more")
     db, _ = open_database(args, _settings(args))
+
+    def progress(done: int, total: int) -> None:
+        if total >= 10_000 and sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} contacts", end="", file=sys.stderr, flush=True)
+
     try:
-        summary = seed_demo(db, contacts=args.contacts)
+        summary = seed_demo(db, contacts=args.contacts, seed=args.seed, progress=progress)
     finally:
         db.dispose()
+    if args.contacts >= 10_000 and sys.stderr.isatty():
+        print(file=sys.stderr)
     if summary.already_present:
         print(f"Demo data is already in {db.display_url}; nothing added.")
     else:

@@ -990,8 +990,7 @@ class _Seeder:
         salutation, title, first, last, female = names or ("", "", "", "", False)
         key = _name_sort_key(first, last)
         if not key:  # a record without a name sorts by its number or address, as in records
-            org_name = org.name if org else ""
-            key = contact_sort_key(Contact(), org_name, first_phone) or sort_key(first_mail)
+            key = contact_sort_key("", "", org.name if org else "", first_phone, first_mail)
         created = now - timedelta(days=rng.randint(370, 2500))
         consent = names is not None and rng.random() < 0.3
         row: Row = {
@@ -1279,7 +1278,7 @@ class _Seeder:
 @functools.lru_cache(maxsize=1 << 15)
 def _name_sort_key(first: str, last: str) -> str:
     """The sort key of a named contact, by the service's own function (names repeat a lot)."""
-    return contact_sort_key(Contact(first_name=first, last_name=last))
+    return contact_sort_key(first, last)
 
 
 def _stored_summary(conn: Connection) -> DemoSummary | None:

@@ -220,11 +220,16 @@ def _sync_emails(current: list[EmailAddress], wanted: Sequence[EmailInput]) -> l
     return out
 
 
-def contact_sort_key(contact: Contact, org_name: str = "", first_phone: str = "") -> str:
-    key = sort_key(contact.last_name, contact.first_name)
-    if not key:
-        key = sort_key(org_name) or sort_key(first_phone)
-    return key
+def contact_sort_key(
+    first_name: str, last_name: str, org_name: str = "", first_phone: str = "", first_mail: str = ""
+) -> str:
+    """How a contact sorts: by name; a record without one by its organization, number or mail."""
+    return (
+        sort_key(last_name, first_name)
+        or sort_key(org_name)
+        or sort_key(first_phone)
+        or sort_key(first_mail)
+    )
 
 
 def _load_contact(session: Session, contact_id: int) -> Contact:
@@ -268,7 +273,9 @@ def _apply_contact(
         org_name = org.name
     first_phone = contact.phones[0].raw if contact.phones else ""
     first_mail = contact.emails[0].normalized if contact.emails else ""
-    contact.sort_key = contact_sort_key(contact, org_name, first_phone) or sort_key(first_mail)
+    contact.sort_key = contact_sort_key(
+        contact.first_name, contact.last_name, org_name, first_phone, first_mail
+    )
 
 
 def create_contact(session: Session, data: ContactInput, *, home_region: str = "DE") -> Contact:

@@ -257,3 +257,15 @@ def test_import_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         capsys, "import", str(tmp_path / "nope.vcf"), "--database", f"sqlite:///{tmp_path / 'x.db'}"
     )
     assert code == 1 and "file not found" in err
+
+
+def test_demo_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    code, out, _ = run(capsys, "demo", "--contacts", "30", "--database", url)
+    assert code == 0 and "30 contacts" in out
+    code, out, _ = run(capsys, "demo", "--contacts", "30", "--database", url)
+    assert code == 0 and "already" in out
+    code, out, _ = run(capsys, "export", "--format", "json", "--database", url)
+    assert len(json.loads(out)) == 30
+    code, _, err = run(capsys, "demo", "--contacts", "-1", "--database", url)
+    assert code == 1 and "--contacts" in err
