@@ -74,6 +74,10 @@ def _split_extension(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def _is_hyphen_ext(text: str) -> bool:
+    return _EXT_WORDS.search(text) is None and _HYPHEN_EXT.match(text) is not None
+
+
 def _clean(text: str) -> str:
     text = _URI.sub("", text)
     text = _LABEL.sub("", text)
@@ -103,6 +107,13 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
             False,
             "contains words, not only a number",
         )
+    if extension is not None and _is_hyphen_ext(text):
+        # A DIN 5008 "-25" is an extension only where PBXs dial extensions directly and only
+        # when what stands before it is a whole number: "(905) 555-1234", "+1-418-262-6501"
+        # and "+41 44 268 12-00" are whole numbers with a hyphen in them.
+        part = _parse_or_none(body, region)
+        if part is None or not _acceptable(part) or _region(part, region) not in DID_COUNTRIES:
+            body, extension = text, None
     try:
         parsed = phonenumbers.parse(body, region)
     except phonenumbers.NumberParseException as exc:
@@ -110,14 +121,13 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
         return NormalizedPhone(
             raw, None, None, extension, suffix_key_for(digits), None, False, _reason(exc)
         )
+    number_region = _region(parsed, region)
     if parsed.extension and not extension:
         extension = parsed.extension
         parsed.extension = None
-    number_region = phonenumbers.region_code_for_number(parsed) or region
     base = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     valid = phonenumbers.is_valid_number(parsed)
-    nsn = phonenumbers.national_significant_number(parsed)
-    if not (valid or (phonenumbers.is_possible_number(parsed) and len(nsn) >= 7)):
+    if not _acceptable(parsed):
         return NormalizedPhone(
             raw,
             None,
@@ -137,6 +147,25 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
     return NormalizedPhone(
         raw, full, base_e164, extension, suffix_key_for(full[1:]), number_region, valid, None
     )
+
+
+def _parse_or_none(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _region(parsed: phonenumbers.PhoneNumber, default: str) -> str:
+    return phonenumbers.region_code_for_number(parsed) or default
+
+
+def _acceptable(parsed: phonenumbers.PhoneNumber) -> bool:
+    """A number we store as E.164: valid, or possible and long enough to be a whole line."""
+    if phonenumbers.is_valid_number(parsed):
+        return True
+    nsn = phonenumbers.national_significant_number(parsed)
+    return bool(phonenumbers.is_possible_number(parsed)) and len(nsn) >= 7
 
 
 def _reason(exc: phonenumbers.NumberParseException) -> str:

@@ -305,3 +305,26 @@ def test_migrations_from_empty_reach_head(db: Database, tmp_path, request) -> No
         assert fresh.schema_state().current is None
     finally:
         cleanup()
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "e164", "base", "extension"),
+    [
+        ("089/2020447-25", "DE", "+4989202044725", "+49892020447", "25"),
+        ("+49-89-2020447-25", "DE", "+4989202044725", "+49892020447", "25"),
+        ("+49 (0)89 2020447-0", "DE", "+498920204470", "+49892020447", "0"),
+        ("+43 1 53422-12", "DE", "+4315342212", "+43153422", "12"),
+        ("030-123456", "DE", "+4930123456", None, None),  # area code - subscriber
+        ("(905) 555-1234", "US", "+19055551234", None, None),  # no extensions in NANP
+        ("+1-418-262-6501", "DE", "+14182626501", None, None),
+        ("+41 44 268 12-00", "DE", "+41442681200", None, None),  # a whole Swiss line
+        ("+1 418 262 6501 ext. 12", "DE", "+14182626501", "+14182626501", "12"),
+        ("089 2020447 Durchwahl 25", "DE", "+4989202044725", "+49892020447", "25"),
+    ],
+)
+def test_written_extensions(raw, region, e164, base, extension) -> None:
+    from desktop_crm.data.phone import normalize_phone
+
+    n = normalize_phone(raw, region)
+    assert (n.e164, n.base_e164, n.extension) == (e164, base, extension)
+    assert n.raw == raw
