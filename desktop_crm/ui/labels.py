@@ -33,6 +33,7 @@ _DIRECTIONS = {
 _OUTCOMES = {
     "answered": QT_TRANSLATE_NOOP("Labels", "answered"),
     "missed": QT_TRANSLATE_NOOP("Labels", "missed"),
+    "not_reached": QT_TRANSLATE_NOOP("Labels", "not reached"),
     "busy": QT_TRANSLATE_NOOP("Labels", "busy"),
     "rejected": QT_TRANSLATE_NOOP("Labels", "rejected"),
     "voicemail": QT_TRANSLATE_NOOP("Labels", "voicemail"),
@@ -73,9 +74,15 @@ def direction(value: Direction) -> str:
     return _tr(source) if source else ""
 
 
-def outcome(value: str) -> str:
-    """Known outcomes in words; anything else exactly as stored."""
-    source = _OUTCOMES.get(value.strip().lower())
+def outcome(value: str, direction: Direction = Direction.NONE) -> str:
+    """Known outcomes in words; anything else exactly as stored.
+
+    An outgoing call nobody answered was not "missed" by us: the customer was not reached.
+    """
+    key = value.strip().lower()
+    if key == "missed" and direction == Direction.OUTBOUND:
+        key = "not_reached"
+    source = _OUTCOMES.get(key)
     return _tr(source) if source else value
 
 

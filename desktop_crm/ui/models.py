@@ -174,7 +174,7 @@ class HistoryModel(QAbstractTableModel):
     def direction_text(entry: HistoryEntry) -> str:
         parts = [
             labels.direction(entry.direction) if entry.direction != Direction.NONE else "",
-            labels.outcome(entry.outcome),
+            labels.outcome(entry.outcome, entry.direction),
             labels.duration(entry.duration_seconds),
         ]
         return " · ".join(p for p in parts if p)

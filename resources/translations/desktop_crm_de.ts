@@ -182,6 +182,10 @@
         <translation>verpasst</translation>
     </message>
     <message>
+        <source>not reached</source>
+        <translation>nicht erreicht</translation>
+    </message>
+    <message>
         <source>busy</source>
         <translation>besetzt</translation>
     </message>
