@@ -77,6 +77,18 @@ def organization_ids(session: Session, text: str = "", *, limit: int | None = No
     return list(session.scalars(query))
 
 
+def organization_contact_ids(session: Session, organization_id: int, limit: int = 200) -> list[int]:
+    """The people of an organization, in name order."""
+    return list(
+        session.scalars(
+            select(Contact.id)
+            .where(Contact.organization_id == organization_id)
+            .order_by(Contact.sort_key, Contact.id)
+            .limit(limit)
+        )
+    )
+
+
 def find_contacts(session: Session, text: str, *, limit: int = 50) -> list[int]:
     """Contacts whose name, e-mail, number or organization's customer number fits ``text``."""
     text = text.strip()

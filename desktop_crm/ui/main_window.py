@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
+from desktop_crm.identify.rules import DialingRules
 
 from .contact_view import ContactView
 from .errors import describe_error
@@ -68,10 +69,12 @@ def ask_load_demo_data(parent: QWidget, *, empty: bool = True) -> bool:
 class MainWindow(QMainWindow):
     SEARCH_DELAY_MS = 150
 
-    def __init__(self, db: Database, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, db: Database, parent: QWidget | None = None, *, rules: DialingRules | None = None
+    ) -> None:
         super().__init__(parent)
         self.db = db
-        self.reader = CrmReader(db)
+        self.reader = CrmReader(db, rules)
         self.tasks = TaskRunner(self)
         self.total_contacts = 0
         self.demo_task: Task[DemoSummary] | None = None

@@ -11,13 +11,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from desktop_crm.data import history as history_service
 from desktop_crm.data import queries, records
 from desktop_crm.data.db import Database
 from desktop_crm.data.models import Direction, InteractionKind, PhoneKind
+from desktop_crm.data.phone import digits_only
 from desktop_crm.data.queries import ContactRow
+from desktop_crm.identify.resolve import RecordKind, looks_like_address, resolve
+from desktop_crm.identify.rules import DialingRules
 
 SEARCH_LIMIT = 500
+RESOLVE_MIN_DIGITS = 5  # shorter digit strings are searched as text, not read as a number
 HISTORY_LIMIT = 50
 
 
@@ -71,14 +77,35 @@ class SearchResult:
 
 
 class CrmReader:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, rules: DialingRules | None = None) -> None:
         self.db = db
+        self.rules = rules or DialingRules()
 
     def search(self, text: str) -> SearchResult:
+        """Contacts for the search box; a number or address is resolved as the pop-up does.
+
+        A typed number or e-mail address goes through the caller/sender resolution first, so
+        the best match ranks on top and a company's switchboard lists its people; name and
+        prefix matches follow.
+        """
         with self.db.session() as session:
-            ids = queries.contact_ids(session, text, limit=SEARCH_LIMIT if text.strip() else None)
+            ids = self._resolved(session, text)
+            more = queries.contact_ids(session, text, limit=SEARCH_LIMIT if text.strip() else None)
+            ids = list(dict.fromkeys([*ids, *more]))[: SEARCH_LIMIT if text.strip() else None]
             total = queries.count_contacts(session)
         return SearchResult(ids, total, truncated=bool(text.strip()) and len(ids) >= SEARCH_LIMIT)
+
+    def _resolved(self, session: Session, text: str) -> list[int]:
+        text = text.strip()
+        if not looks_like_address(text) and len(digits_only(text)) < RESOLVE_MIN_DIGITS:
+            return []
+        ids: list[int] = []
+        for match in resolve(session, text, self.rules).matches:
+            if match.record.kind is RecordKind.CONTACT:
+                ids.append(match.record.id)
+            elif match.record.kind is RecordKind.ORGANIZATION:
+                ids.extend(queries.organization_contact_ids(session, match.record.id))
+        return ids
 
     def contact_rows(self, ids: Sequence[int]) -> Mapping[int, ContactRow]:
         with self.db.session() as session:

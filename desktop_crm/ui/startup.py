@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from desktop_crm.data import meta
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError
+from desktop_crm.identify.rules import DialingRules
 from desktop_crm.settings import Settings
 
 from .i18n import install_translators
@@ -67,7 +68,7 @@ def open_main_window(
 ) -> MainWindow:
     """Install the language, show the main window, and offer demo data once it is up."""
     install_translators(app, settings.get("ui.language"))
-    window = MainWindow(db)
+    window = MainWindow(db, rules=DialingRules.from_settings(settings))
     window.show()
     QTimer.singleShot(
         0,
