@@ -284,3 +284,48 @@ def test_company_only_row_fills_the_organization(db: Database, tmp_path: Path) -
         )
         new = s.scalar(select(Organization).where(Organization.name == "Neue Firma AG"))
         assert new is not None and new.city == "Ulm"
+
+
+def test_namesakes_without_company_stay_two_people_and_reimport_adds_nothing(
+    db: Database, tmp_path: Path
+) -> None:
+    path = csv_file(
+        tmp_path / "private.csv",
+        "Vorname;Nachname;Ort privat;Land/Region privat;Mobiltelefon;E-Mail-Adresse",
+        "Verena;Koch;Wien;AT;+43 660 4483728;verena.koch27@aon.at",
+        "Verena;Koch;;;0175/3460597;verena.koch41@gmail.com",
+    )
+    first = import_file(db, path)
+    assert (first.created, first.updated) == (2, 0)
+    before = sorted((c["emails"][0]["normalized"], [p[0] for p in phones(c)]) for c in contacts(db))
+    for _ in range(2):  # again and again: nothing changes, no number is added twice
+        again = import_file(db, path)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    after = sorted((c["emails"][0]["normalized"], [p[0] for p in phones(c)]) for c in contacts(db))
+    assert (
+        after
+        == before
+        == [
+            ("verena.koch27@aon.at", ["+43 660 4483728"]),
+            ("verena.koch41@gmail.com", ["0175/3460597"]),
+        ]
+    )
+
+
+def test_a_number_read_in_another_country_is_not_added_again(db: Database, tmp_path: Path) -> None:
+    austrian = csv_file(
+        tmp_path / "at.csv",
+        "Vorname;Nachname;Ort privat;Land/Region privat;Mobiltelefon;E-Mail-Adresse",
+        "Eva;Lang;Wien;AT;0175/3460597;eva.lang@aon.at",
+    )
+    plain = csv_file(
+        tmp_path / "plain.csv",
+        "Vorname;Nachname;Mobiltelefon;E-Mail-Adresse",
+        "Eva;Lang;0175/3460597;eva.lang@aon.at",
+    )
+    import_file(db, austrian)
+    for _ in range(2):
+        report = import_file(db, plain)
+        assert (report.created, report.updated, report.unchanged) == (0, 0, 1)
+    (eva,) = contacts(db)
+    assert [p[0] for p in phones(eva)] == ["0175/3460597"]

@@ -10,7 +10,8 @@ Matching, in this order (the first that fits wins):
 
 1. the same e-mail address (``EmailAddress.normalized``);
 2. the same number (``PhoneNumber.e164``) and the same first and last name;
-3. the same first and last name in the same organization (or both without one).
+3. the same first and last name in the same organization; people without an organization only
+   when the row brings no address or number of its own (which would have matched in 1 or 2).
 
 A match is merged, never overwritten: empty fields are filled, new numbers, addresses and tags
 added, notes lines appended when not there yet.
@@ -312,6 +313,10 @@ class Writer:
                 if index.names.get(cid) == row.name_key:
                     return cid
         if row.has_name:
+            if organization_id is None and (row.emails or row.e164):
+                # two private people of the same name whose addresses and numbers all differ
+                # are two people (a re-import is caught above by its address or number)
+                return None
             return index.by_name_org.get((row.name_key[0], row.name_key[1], organization_id))
         return None
 
@@ -349,11 +354,14 @@ def _merge(contact: Contact, row: Prepared) -> ContactInput | None:
     if added:
         data.notes = "\n".join([data.notes, *added]).strip() if data.notes else new.notes
         changed = True
-    known_numbers = {p.e164 or " ".join(p.raw.split()) for p in contact.phones}
+    # a number is known by its E.164 and by its text: the row may read it in another country
+    # than the stored contact does ("0175/3460597" on a contact with an Austrian address)
+    known_numbers = {p.e164 for p in contact.phones if p.e164}
+    known_numbers |= {" ".join(p.raw.split()) for p in contact.phones}
     for phone, e164 in zip(new.phones, row.phone_e164, strict=True):
-        key = e164 or " ".join(phone.raw.split())
-        if key not in known_numbers:
-            known_numbers.add(key)
+        text = " ".join(phone.raw.split())
+        if text not in known_numbers and (e164 is None or e164 not in known_numbers):
+            known_numbers.update(k for k in (text, e164) if k)
             data.phones.append(PhoneInput(phone.raw, phone.kind))
             changed = True
     known_mails = {e.normalized for e in contact.emails}
