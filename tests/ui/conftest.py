@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,26 +21,9 @@ from desktop_crm.ui.i18n import install_translators
 from desktop_crm.ui.main_window import MainWindow
 from desktop_crm.ui.startup import open_main_window
 
-HAVE_DEMO = importlib.util.find_spec("desktop_crm.data.demo") is not None
-NO_DEMO_REASON = (
-    "desktop_crm/data/demo.py (seed_demo) is not in this checkout yet; the demo-data tests need it"
-)
-
-# The offscreen platform plugin warns about every top-level window it shows (it cannot pass
-# size hints to a window manager); that says nothing about the client.
-OFFSCREEN_NOISE = "This plugin does not support propagateSizeHints"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
-
 
 def need_demo() -> Any:
-    if not HAVE_DEMO:
-        pytest.skip(NO_DEMO_REASON)
+    """The demo module (the tests patch ``seed_demo`` on it)."""
     from desktop_crm.data import demo
 
     return demo
@@ -154,10 +136,7 @@ def seed_small(db: Database) -> SmallData:
 
 
 def seed(db: Database) -> None:
-    """Demo data when the demo module is there, else the small set."""
-    if HAVE_DEMO:
-        from desktop_crm.data.demo import seed_demo
+    """The demo data set the first start offers."""
+    from desktop_crm.data.demo import seed_demo
 
-        seed_demo(db, contacts=250)
-    else:
-        seed_small(db)
+    seed_demo(db, contacts=250)
