@@ -1,0 +1,282 @@
+"""Call logging: every call a source reports lands once in the history, identified.
+
+:class:`CallLogger` is the sink-side consumer of :class:`~desktop_crm.cti.events.CallEvent`.
+It runs on the listener's thread and opens its own session per event (one unit of work),
+never sharing one.
+
+When a row is written, and why
+------------------------------
+The row is written at the *first* event of a call (normally RINGING, outcome ``"ringing"``),
+not only at its end: a crash, a restart or a lost BYE mid-call must not lose the call. Later
+events update that same row, found by ``(source, external_id=call_id)``, which is unique in the
+schema; so repeated events, a second logger (restart) and two desktop clients seeing the same
+group call all end in one row.
+
+Outcomes written: ``ringing`` → ``answered`` (talking, no duration yet) → final ``answered``
+with ``duration_seconds`` (ENDED), ``missed`` or ``answered_elsewhere``. An update never goes
+backwards: a late or repeated ANSWERED cannot turn a finished call back into a running one
+(the UPDATE's WHERE clause checks the stored outcome, so this also holds across processes).
+
+Only the call's progress (outcome, duration, a start time a source filled in late) is updated;
+who the call is attached to and its text are written when the row is created, so an agent who
+re-attaches the call or types a note while it runs does not lose that edit. Updates bump
+``version`` like every other write, so an open editor sees the conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from desktop_crm.data.db import Database
+from desktop_crm.data.history import InteractionInput, log_interaction
+from desktop_crm.data.models import Direction, Interaction, InteractionKind, utcnow
+from desktop_crm.identify import DialingRules, Match, RecordKind, Resolution, resolve_caller
+from desktop_crm.identify.report import match_json
+
+from .events import CallEvent, CallState
+
+log = logging.getLogger(__name__)
+
+#: Calls remembered at most (oldest forgotten first). A forgotten call that sends another
+#: event is resolved again and updates its row; nothing is logged twice.
+MAX_TRACKED_CALLS = 10_000
+
+OUTCOME_RINGING = "ringing"
+OUTCOME_ANSWERED = "answered"
+OUTCOME_MISSED = "missed"
+OUTCOME_ANSWERED_ELSEWHERE = "answered_elsewhere"
+
+#: How far a call has got: an update only ever moves a row forward.
+_RANK = {
+    CallState.RINGING: 0,
+    CallState.ANSWERED: 1,
+    CallState.ANSWERED_ELSEWHERE: 2,
+    CallState.MISSED: 2,
+    CallState.ENDED: 2,
+}
+_OUTCOME = {
+    CallState.RINGING: OUTCOME_RINGING,
+    CallState.ANSWERED: OUTCOME_ANSWERED,
+    CallState.ANSWERED_ELSEWHERE: OUTCOME_ANSWERED_ELSEWHERE,
+    CallState.MISSED: OUTCOME_MISSED,
+    CallState.ENDED: OUTCOME_ANSWERED,
+}
+
+
+@dataclass(frozen=True)
+class ResolvedCall:
+    """A call event together with who is calling: what the pop-up and ``listen --json`` show.
+
+    Plain values only (the resolution carries ids and names, no ORM objects), so it may be
+    handed to another thread.
+    """
+
+    event: CallEvent
+    resolution: Resolution | None  # None when the look-up failed (database unavailable)
+    interaction_id: int | None = None  # the history row, None when it could not be written
+
+    @property
+    def matches(self) -> tuple[Match, ...]:
+        return self.resolution.matches if self.resolution is not None else ()
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"event": "call.ringing", "call_id", "number", "display_name", "line",
+        "matches": [match_json …]}`` plus ``source``, ``direction``, ``withheld``,
+        ``normalized`` and ``interaction_id``."""
+        event = self.event
+        return {
+            "event": f"call.{event.state.value}",
+            "call_id": event.call_id,
+            "number": None if event.withheld else event.remote_number,
+            "display_name": event.remote_display_name,
+            "line": event.line,
+            "matches": [match_json(m) for m in self.matches],
+            "source": event.source,
+            "direction": event.direction.value,
+            "withheld": event.withheld or self._withheld_by_reading(),
+            "normalized": self.resolution.normalized if self.resolution is not None else None,
+            "interaction_id": self.interaction_id,
+        }
+
+    def _withheld_by_reading(self) -> bool:
+        caller = self.resolution.caller if self.resolution is not None else None
+        return caller is not None and caller.withheld
+
+
+@dataclass
+class _Call:
+    """What the logger knows about one call (touched only by the thread of its source)."""
+
+    first: CallEvent
+    resolution: Resolution | None = None
+    rank: int = -1  # of the furthest state seen
+    state: CallState | None = None
+    written_rank: int = -1  # of the furthest state stored
+    interaction_id: int | None = None
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    duration: int | None = field(default=None)
+
+
+class CallLogger:
+    """Identifies callers and writes one history row per call (see the module docstring).
+
+    ``handle`` is a :data:`~desktop_crm.cti.events.CallSink`-compatible callable; it returns the
+    event with its resolution for the pop-up, or ``None`` for an event that brings nothing new
+    (a repeat, or a state older than one already seen).
+    """
+
+    def __init__(
+        self, db: Database, rules: DialingRules, *, max_calls: int = MAX_TRACKED_CALLS
+    ) -> None:
+        if max_calls < 1:
+            raise ValueError("max_calls must be at least 1")
+        self._db = db
+        self._rules = rules
+        self._max_calls = max_calls
+        self._calls: OrderedDict[tuple[str, str], _Call] = OrderedDict()
+        self._lock = threading.Lock()  # several sources may share one logger
+
+    @property
+    def tracked_calls(self) -> int:
+        return len(self._calls)
+
+    def handle(self, event: CallEvent) -> ResolvedCall | None:
+        call = self._track(event)
+        rank = _RANK[event.state]
+        new = rank > call.rank
+        if new:
+            call.rank, call.state = rank, event.state
+        self._note_times(call, event)
+        if not new and call.written_rank >= call.rank:
+            return None  # a repeat of something already stored
+        try:
+            with self._db.session() as session:
+                if call.resolution is None:
+                    call.resolution = self._resolve(session, call.first)
+                self._write(session, call, event)
+        except SQLAlchemyError as exc:
+            # the next event of this call writes the complete state again
+            log.warning("call %s from %s not logged (yet): %s", event.call_id, event.source, exc)
+        if not new:
+            return None
+        return ResolvedCall(event, call.resolution, call.interaction_id)
+
+    __call__ = handle
+
+    # --- state ---------------------------------------------------------------------------
+
+    def _track(self, event: CallEvent) -> _Call:
+        key = (event.source, event.call_id)
+        with self._lock:
+            call = self._calls.get(key)
+            if call is not None:
+                self._calls.move_to_end(key)
+                return call
+            call = self._calls[key] = _Call(first=event)
+            while len(self._calls) > self._max_calls:
+                self._calls.popitem(last=False)
+            return call
+
+    @staticmethod
+    def _note_times(call: _Call, event: CallEvent) -> None:
+        if call.started_at is None:
+            call.started_at = event.started_at or event.occurred_at
+        elif event.started_at is not None and event.started_at < call.started_at:
+            call.started_at = event.started_at  # a logger that missed the first event
+        if event.answered_at is not None:
+            call.answered_at = event.answered_at
+        elif event.state is CallState.ANSWERED and call.answered_at is None:
+            call.answered_at = event.occurred_at
+        if event.state is CallState.ENDED and call.answered_at is not None:
+            call.duration = max(0, round((event.occurred_at - call.answered_at).total_seconds()))
+
+    # --- database ------------------------------------------------------------------------
+
+    def _resolve(self, session: Session, event: CallEvent) -> Resolution:
+        number = None if event.withheld else event.remote_number
+        return resolve_caller(session, number, self._rules)
+
+    def _write(self, session: Session, call: _Call, event: CallEvent) -> None:
+        best = call.resolution.matches[0] if call.resolution and call.resolution.matches else None
+        contact_id = organization_id = None
+        if best is not None and best.record.kind is RecordKind.CONTACT:
+            contact_id = best.record.id
+        elif best is not None and best.record.kind is RecordKind.ORGANIZATION:
+            organization_id = best.record.id
+        assert call.state is not None
+        outcome = _OUTCOME[call.state]
+        duration = call.duration if call.state is CallState.ENDED else None
+        first = call.first
+        entry, created = log_interaction(
+            session,
+            InteractionInput(
+                kind=InteractionKind.CALL,
+                contact_id=contact_id,
+                organization_id=organization_id,
+                direction=Direction(first.direction.value),
+                occurred_at=call.started_at,
+                duration_seconds=duration,
+                outcome=outcome,
+                body=_body(first),
+                remote="" if first.withheld else (first.remote_number or ""),
+                source=event.source,
+                external_id=event.call_id,
+            ),
+        )
+        call.interaction_id = entry.id
+        if not created and call.rank > 0:
+            self._advance(session, event, call, outcome, duration)
+        call.written_rank = call.rank
+
+    @staticmethod
+    def _advance(
+        session: Session, event: CallEvent, call: _Call, outcome: str, duration: int | None
+    ) -> None:
+        """Move the stored row forward to ``outcome``, never back (checked in the WHERE)."""
+        stored_ringing = Interaction.outcome == OUTCOME_RINGING
+        running = and_(
+            Interaction.outcome == OUTCOME_ANSWERED, Interaction.duration_seconds.is_(None)
+        )
+        behind = stored_ringing if call.rank == 1 else or_(stored_ringing, running)
+        values: dict[str, Any] = {
+            "outcome": outcome,
+            "duration_seconds": duration,
+            "updated_at": utcnow(),
+            "version": Interaction.version + 1,
+        }
+        if event.started_at is not None:
+            values["occurred_at"] = call.started_at
+        session.execute(
+            update(Interaction)
+            .where(
+                Interaction.source == event.source,
+                Interaction.external_id == event.call_id,
+                behind,
+            )
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _body(event: CallEvent) -> str:
+    """Facts a source knows that have no column: the line and the name the network sent."""
+    parts = []
+    if event.line:
+        parts.append(f"line {event.line}")
+    if event.remote_display_name:
+        parts.append(f"caller ID name: {event.remote_display_name}")
+    return "; ".join(parts)
