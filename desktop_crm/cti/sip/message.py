@@ -176,13 +176,14 @@ class _Message:
     max_forwards: int | None
 
     def header_values(self, name: str) -> list[str]:
+        """All values of ``name``; raises :class:`SipParseError` on an unbalanced quote."""
         return self.headers.values(name)
 
     @property
     def reasons(self) -> list[Reason]:
         """Parsed Reason values; malformed ones are skipped (they explain, never decide)."""
         result: list[Reason] = []
-        for value in self.headers.values("Reason"):
+        for value in self._values_or_nothing("Reason"):
             try:
                 result.append(parse_reason(value))
             except SipParseError:
@@ -211,9 +212,19 @@ class _Message:
 
     def _addresses(self, name: str) -> list[NameAddress]:
         result: list[NameAddress] = []
-        for value in self.headers.values(name):
+        for value in self._values_or_nothing(name):
             try:
                 result.append(parse_name_addr(value))
+            except SipParseError:
+                continue
+        return result
+
+    def _values_or_nothing(self, name: str) -> list[str]:
+        """The values of a header that informs but is not required; unsplittable lines skipped."""
+        result: list[str] = []
+        for line in self.headers.get_all(name):
+            try:
+                result.extend(split_header_list(line))
             except SipParseError:
                 continue
         return result
