@@ -169,6 +169,10 @@ def test_display_name_escapes_and_tokens() -> None:
     assert parse_name_addr("<sip:x@y>").display_name == ""
     with pytest.raises(SipParseError):
         parse_name_addr("Berg, Anna <sip:x@y>")
+    # not RFC 3261 (UTF-8 belongs in a quoted string), but PBXs send it; read it
+    assert parse_name_addr("Jürgen Groß <sip:x@y>").display_name == "Jürgen Groß"
+    with pytest.raises(SipParseError):
+        parse_name_addr("Jürgen@home <sip:x@y>")
 
 
 def test_sip_uri_parts() -> None:

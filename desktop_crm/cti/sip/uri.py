@@ -240,8 +240,9 @@ def parse_name_addr(value: str) -> NameAddress:
     else:
         lt = text.find("<")
         if lt >= 0:
-            words = text[:lt].split()
-            if not all(is_token(word) for word in words):
+            words = text[:lt].replace("\t", " ").split(" ")
+            words = [word for word in words if word]
+            if not all(_display_word(word) for word in words):
                 raise SipParseError("display name with non-token characters must be quoted")
             display = _text(" ".join(words))
             rest = text[lt:]
@@ -267,6 +268,11 @@ def parse_name_addr(value: str) -> NameAddress:
         raise SipParseError(f"unexpected text after address: {tail[:40]!r}")
     params = parse_params(split_params(tail[1:]), "address") if tail else ()
     return NameAddress(display_name=display, uri=uri, params=params, bracketed=bracketed)
+
+
+def _display_word(word: str) -> bool:
+    """A token, liberally also allowing non-ASCII letters: PBXs send ``From: Jürgen <sip:..>``."""
+    return all(not c.isascii() or is_token(c) for c in word)
 
 
 def _closing_quote(text: str) -> int:
