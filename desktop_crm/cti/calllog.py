@@ -14,8 +14,10 @@ group call all end in one row.
 
 Outcomes written: ``ringing`` → ``answered`` (talking, no duration yet) → final ``answered``
 with ``duration_seconds`` (ENDED), ``missed`` or ``answered_elsewhere``. An update never goes
-backwards: a late or repeated ANSWERED cannot turn a finished call back into a running one
-(the UPDATE's WHERE clause checks the stored outcome, so this also holds across processes).
+backwards: a late or repeated ANSWERED cannot turn a finished call back into a running one, and
+another client's "answered elsewhere" or "missed" for the same group call never overwrites the
+"answered" of the client that took it (see ``_UPDATES_FROM``; the UPDATE's WHERE clause checks
+the stored outcome, so this also holds across processes).
 
 Only the call's progress (outcome, duration, a start time a source filled in late) is updated;
 who the call is attached to and its text are written when the row is created, so an agent who
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -69,6 +71,19 @@ _OUTCOME = {
     CallState.ANSWERED_ELSEWHERE: OUTCOME_ANSWERED_ELSEWHERE,
     CallState.MISSED: OUTCOME_MISSED,
     CallState.ENDED: OUTCOME_ANSWERED,
+}
+
+#: Which stored outcomes a state may replace. Several desktop clients on one database may see
+#: the same group call: the one whose phone answered logs "answered", the others see it
+#: answered elsewhere (or, without a Reason header, missed). So "answered" wins over both and
+#: is never replaced by them, whichever client writes first; a running answered call (no
+#: duration yet) is finished by ENDED.
+_UPDATES_FROM = {
+    CallState.ANSWERED: (OUTCOME_RINGING, OUTCOME_MISSED, OUTCOME_ANSWERED_ELSEWHERE),
+    CallState.ENDED: (OUTCOME_RINGING, OUTCOME_MISSED, OUTCOME_ANSWERED_ELSEWHERE),
+    CallState.ANSWERED_ELSEWHERE: (OUTCOME_RINGING, OUTCOME_MISSED),
+    CallState.MISSED: (OUTCOME_RINGING,),
+    CallState.RINGING: (),
 }
 
 
@@ -246,12 +261,15 @@ class CallLogger:
     def _advance(
         session: Session, event: CallEvent, call: _Call, outcome: str, duration: int | None
     ) -> None:
-        """Move the stored row forward to ``outcome``, never back (checked in the WHERE)."""
-        stored_ringing = Interaction.outcome == OUTCOME_RINGING
-        running = and_(
-            Interaction.outcome == OUTCOME_ANSWERED, Interaction.duration_seconds.is_(None)
-        )
-        behind = stored_ringing if call.rank == 1 else or_(stored_ringing, running)
+        """Move the stored row forward to ``outcome``, never back (checked in the WHERE, so it
+        also holds against another process writing the same call)."""
+        assert call.state is not None
+        behind: ColumnElement[bool] = Interaction.outcome.in_(_UPDATES_FROM[call.state])
+        if call.state is CallState.ENDED:
+            running = and_(
+                Interaction.outcome == OUTCOME_ANSWERED, Interaction.duration_seconds.is_(None)
+            )
+            behind = or_(behind, running)
         values: dict[str, Any] = {
             "outcome": outcome,
             "duration_seconds": duration,

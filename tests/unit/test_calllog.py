@@ -292,3 +292,36 @@ def test_two_sources_with_the_same_call_id_are_two_calls(db: Database, crm: dict
             len(list(s.scalars(select(Interaction).where(Interaction.external_id == "call-1"))))
             == 2
         )
+
+
+@pytest.mark.parametrize("elsewhere", [CallState.ANSWERED_ELSEWHERE, CallState.MISSED])
+@pytest.mark.parametrize("first_writer", ["taker", "other"])
+def test_group_call_seen_by_two_clients_stays_answered(
+    db: Database, crm: dict[str, int], elsewhere: CallState, first_writer: str
+) -> None:
+    """Agent A takes a group call; agent B's client sees it answered elsewhere (or missed).
+    Whatever order their writes reach the database in, the row says answered, with A's time."""
+    taker, other = CallLogger(db, RULES), CallLogger(db, RULES)
+    taker.handle(ev(CallState.RINGING))
+    other.handle(ev(CallState.RINGING))
+    if first_writer == "other":
+        other.handle(ev(elsewhere, 5))
+        taker.handle(ev(CallState.ANSWERED, 5))
+    else:
+        taker.handle(ev(CallState.ANSWERED, 5))
+        other.handle(ev(elsewhere, 5))
+    [row] = rows(db)
+    assert row.outcome == "answered"
+    taker.handle(ev(CallState.ENDED, 95))
+    other.handle(ev(elsewhere, 96))  # a late repeat changes nothing
+    [row] = rows(db)
+    assert (row.outcome, row.duration_seconds) == ("answered", 90)
+
+
+def test_answered_elsewhere_beats_a_plain_missed(db: Database, crm: dict[str, int]) -> None:
+    b, c = CallLogger(db, RULES), CallLogger(db, RULES)
+    b.handle(ev(CallState.MISSED, 5))
+    c.handle(ev(CallState.ANSWERED_ELSEWHERE, 5))
+    b.handle(ev(CallState.MISSED, 6))
+    [row] = rows(db)
+    assert row.outcome == "answered_elsewhere"
