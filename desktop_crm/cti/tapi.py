@@ -21,7 +21,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from desktop_crm.cti.events import FINAL_STATES, CallDirection, CallEvent, CallSink, CallState
 
@@ -596,6 +596,18 @@ class _Call:
     started_at: datetime | None = None
     answered_at: datetime | None = None
     busy: bool = False
+    ring_pending_since: datetime | None = None  # offered, waiting for the caller id
+
+
+#: Caller-id flags after which nothing more about the caller will come.
+_CALLER_ID_KNOWN = (
+    LINECALLPARTYID_ADDRESS
+    | LINECALLPARTYID_PARTIAL
+    | LINECALLPARTYID_NAME
+    | LINECALLPARTYID_BLOCKED
+    | LINECALLPARTYID_OUTOFAREA
+    | LINECALLPARTYID_UNAVAIL
+)
 
 
 CallInfoFetcher = Callable[[int], CallInfo | None]
@@ -609,12 +621,25 @@ class TapiCallTracker:
     ENDED, or MISSED when nobody answered (ANSWERED_ELSEWHERE when the line says it was picked
     up elsewhere). Outbound calls (``dwOrigin``) ring when dialling starts. Not thread-safe: one
     tracker per line, used by the line's thread.
+
+    Analogue lines (a modem with CLIP) offer the call at the first ring and deliver the caller id
+    a second or two later in a ``LINE_CALLINFO``. So while the caller id is still unknown, RINGING
+    waits for it up to ``caller_id_wait`` seconds (:meth:`tick` lets the time run out); a
+    pop-up for "unknown caller" that changes a second later helps nobody. Lines that offer the
+    call with its caller id ring at once.
     """
 
-    def __init__(self, line: str, *, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        line: str,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        caller_id_wait: float = 2.0,
+    ) -> None:
         self.line = line
         self.source = f"tapi:{line}"
         self._clock = clock
+        self._caller_id_wait = timedelta(seconds=caller_id_wait)
         self._calls: dict[int, _Call] = {}
 
     @property
@@ -632,10 +657,23 @@ class TapiCallTracker:
                 | LINECALLINFOSTATE_ORIGIN
             )
             if msg.param1 & wanted:
+                call = self._calls[msg.device]
                 info = fetch_info(msg.device)
                 if info is not None:
-                    self._calls[msg.device].info = info
+                    call.info = info
+                if call.ring_pending_since is not None and not self._caller_id_pending(call):
+                    return self._ring(call)
         return []
+
+    def tick(self) -> list[CallEvent]:
+        """RINGING for calls whose caller id did not come in time; call this now and then."""
+        now = self._clock()
+        events: list[CallEvent] = []
+        for call in list(self._calls.values()):
+            since = call.ring_pending_since
+            if since is not None and now - since >= self._caller_id_wait:
+                events += self._ring(call)
+        return events
 
     def on_call_state(
         self, hcall: int, state: int, mode: int, fetch_info: CallInfoFetcher
@@ -648,6 +686,12 @@ class TapiCallTracker:
             call = self._new_call(hcall, state, info)
             self._calls[hcall] = call
         events: list[CallEvent] = []
+        if state & _RINGING_IN and self._caller_id_pending(call):
+            if call.ring_pending_since is None and CallState.RINGING not in call.emitted:
+                call.ring_pending_since = self._clock()
+            return []
+        if call.ring_pending_since is not None:  # the call moves on: it did ring
+            events += self._ring(call)
         if state & (_RINGING_IN | _RINGING_OUT):
             events += self._emit(call, CallState.RINGING)
         elif state & LINECALLSTATE_BUSY:
@@ -668,6 +712,17 @@ class TapiCallTracker:
                 events += self._emit(call, CallState.MISSED, reason)
         return events
 
+    def _caller_id_pending(self, call: _Call) -> bool:
+        if not self._caller_id_wait or call.direction is not CallDirection.INBOUND:
+            return False
+        if call.info is None:  # TAPI would not say; waiting will not change that
+            return False
+        return not call.info.caller.flags & _CALLER_ID_KNOWN
+
+    def _ring(self, call: _Call) -> list[CallEvent]:
+        since, call.ring_pending_since = call.ring_pending_since, None
+        return self._emit(call, CallState.RINGING, started_at=since)
+
     def _new_call(self, hcall: int, state: int, info: CallInfo | None) -> _Call:
         direction = info.direction if info is not None else None
         if direction is None:
@@ -679,13 +734,20 @@ class TapiCallTracker:
             call_id = f"tapi:{self.line}:hcall-{hcall:#x}"
         return _Call(call_id=call_id, direction=direction, info=info)
 
-    def _emit(self, call: _Call, state: CallState, reason: str = "") -> list[CallEvent]:
+    def _emit(
+        self,
+        call: _Call,
+        state: CallState,
+        reason: str = "",
+        *,
+        started_at: datetime | None = None,
+    ) -> list[CallEvent]:
         if state in call.emitted or call.emitted & FINAL_STATES:
             return []
         call.emitted.add(state)
         now = self._clock()
         if state is CallState.RINGING:
-            call.started_at = now
+            call.started_at = started_at or now
         elif state is CallState.ANSWERED:
             call.answered_at = now
         number: str | None = None
@@ -839,6 +901,8 @@ class TapiLine:
                     kernel32.WaitForSingleObject(
                         params.Handles.hEvent, int(self.POLL_SECONDS * 1000)
                     )
+                    for event in tracker.tick():
+                        sink(event)
                     while (
                         not self._stop.is_set()
                         and tapi.lineGetMessage(happ, ctypes.byref(msg), 0) == 0

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop_crm.cti import tapi
-from desktop_crm.cti.events import CallDirection, CallState
+from desktop_crm.cti.events import CallDirection, CallEvent, CallState
 from desktop_crm.cti.tapi import (
     LINE_APPNEWCALL,
     LINE_CALLINFO,
@@ -411,17 +411,21 @@ class Clock:
         self.now = T0
 
     def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 class Line:
     """A fake line: the call info TAPI would hand out per hCall, and the tracker under test."""
 
-    def __init__(self, infos: dict[int, CallInfo | None]) -> None:
+    def __init__(self, infos: dict[int, CallInfo | None], caller_id_wait: float = 2.0) -> None:
         self.infos = infos
         self.fetched: list[int] = []
-        self.tracker = TapiCallTracker("Line 1", clock=Clock())
+        self.tracker_events: list[CallEvent] = []
+        self.clock = Clock()
+        self.tracker = TapiCallTracker("Line 1", clock=self.clock, caller_id_wait=caller_id_wait)
 
     def fetch(self, hcall: int) -> CallInfo | None:
         self.fetched.append(hcall)
@@ -433,6 +437,7 @@ class Line:
             msg = parse_line_message(bytes(LINEMESSAGE(hcall, message_id, 0, p1, p2, 0)))
             events += self.tracker.handle(msg, self.fetch)
         self.events = events
+        self.tracker_events += events
         return [(e.state, e.reason) for e in events]
 
 
@@ -449,10 +454,11 @@ def inbound_info() -> CallInfo:
 
 def test_answered_call_rings_is_answered_and_ends() -> None:
     line = Line({H: inbound_info()})
-    states = line.feed(
-        (7, LINE_APPNEWCALL, 0, H),
-        state(H, LINECALLSTATE_OFFERING),
-        state(H, LINECALLSTATE_CONNECTED),
+    states = line.feed((7, LINE_APPNEWCALL, 0, H), state(H, LINECALLSTATE_OFFERING))
+    line.clock.advance(5)
+    states += line.feed(state(H, LINECALLSTATE_CONNECTED))
+    line.clock.advance(60)
+    states += line.feed(
         state(H, LINECALLSTATE_DISCONNECTED, LINEDISCONNECTMODE_NORMAL),
         state(H, LINECALLSTATE_IDLE),
     )
@@ -461,13 +467,14 @@ def test_answered_call_rings_is_answered_and_ends() -> None:
         (CallState.ANSWERED, ""),
         (CallState.ENDED, "normal"),
     ]
-    ringing, answered, ended = line.events
+    ringing, answered, ended = line.events = line.tracker_events
     assert ringing.call_id == answered.call_id == ended.call_id == "tapi:Line 1:4711"
     assert ringing.source == "tapi:Line 1" and ringing.line == "Line 1"
     assert ringing.remote_number == NUMBER and ringing.remote_display_name == NAME
     assert ringing.direction is CallDirection.INBOUND and not ringing.withheld
-    assert ended.started_at == ringing.occurred_at
-    assert ended.answered_at == answered.occurred_at
+    assert ended.started_at == ringing.occurred_at == T0
+    assert ended.answered_at == answered.occurred_at == T0 + timedelta(seconds=5)
+    assert ended.occurred_at == T0 + timedelta(seconds=65)
     assert line.fetched == [H]  # call info is read once, not on every state
     assert line.tracker.active_calls == 0
 
@@ -541,9 +548,48 @@ def test_outbound_call() -> None:
     assert all(e.remote_number == NUMBER for e in line.events)
 
 
-def test_caller_id_that_arrives_later_is_on_the_later_events() -> None:
-    late = build_with_struct(offering_fields(dwCallerIDFlags=LINECALLPARTYID_UNKNOWN), {})
-    line = Line({H: parse_line_call_info(late)})
+def unknown_caller_info() -> CallInfo:
+    raw = build_with_struct(offering_fields(dwCallerIDFlags=LINECALLPARTYID_UNKNOWN), {})
+    return parse_line_call_info(raw)
+
+
+def test_ringing_waits_for_a_caller_id_that_comes_later() -> None:
+    """A modem offers the call at the first ring and reads the CLIP data a moment later."""
+    line = Line({H: unknown_caller_info()})
+    assert line.feed(state(H, LINECALLSTATE_OFFERING)) == []
+    line.clock.advance(1.5)
+    line.infos[H] = inbound_info()
+    assert line.feed((H, LINE_CALLINFO, LINECALLINFOSTATE_CALLERID, 0)) == [(CallState.RINGING, "")]
+    (ringing,) = line.events
+    assert ringing.remote_number == NUMBER and ringing.remote_display_name == NAME
+    assert ringing.started_at == T0  # it rang since the offer
+    assert ringing.occurred_at == T0 + timedelta(seconds=1.5)
+    assert line.tracker.tick() == []
+
+
+def test_ringing_without_caller_id_once_the_wait_is_over() -> None:
+    line = Line({H: unknown_caller_info()})
+    line.feed(state(H, LINECALLSTATE_OFFERING), state(H, LINECALLSTATE_OFFERING))
+    line.clock.advance(1.9)
+    assert line.tracker.tick() == []
+    line.clock.advance(0.1)
+    (ringing,) = line.tracker.tick()
+    assert ringing.state is CallState.RINGING and ringing.remote_number is None
+    assert line.tracker.tick() == []
+    assert line.feed(state(H, LINECALLSTATE_IDLE)) == [(CallState.MISSED, "")]
+
+
+def test_a_waiting_call_that_moves_on_did_ring() -> None:
+    line = Line({H: unknown_caller_info()})
+    states = line.feed(
+        state(H, LINECALLSTATE_OFFERING),
+        state(H, LINECALLSTATE_DISCONNECTED, LINEDISCONNECTMODE_NORMAL),
+    )
+    assert states == [(CallState.RINGING, ""), (CallState.MISSED, "normal")]
+
+
+def test_caller_id_that_arrives_after_ringing_is_on_the_later_events() -> None:
+    line = Line({H: unknown_caller_info()}, caller_id_wait=0)
     line.feed(state(H, LINECALLSTATE_OFFERING))
     assert line.events[0].remote_number is None
     line.infos[H] = inbound_info()
@@ -551,8 +597,7 @@ def test_caller_id_that_arrives_later_is_on_the_later_events() -> None:
         (H, LINE_CALLINFO, LINECALLINFOSTATE_CALLERID, 0),
         state(H, LINECALLSTATE_DISCONNECTED),
     )
-    assert line.events[0].state is CallState.MISSED
-    assert line.events[0].remote_number == NUMBER
+    assert [(e.state, e.remote_number) for e in line.events] == [(CallState.MISSED, NUMBER)]
 
 
 def test_without_call_info_the_handle_names_the_call() -> None:
