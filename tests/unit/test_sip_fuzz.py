@@ -22,6 +22,7 @@ from desktop_crm.cti.sip import (
     SipResponse,
     parse_message,
     response_for,
+    stream_message_length,
 )
 from tests.helpers.integration import SHARED_TESTDATA, unavailable
 
@@ -57,6 +58,11 @@ def check(data: bytes) -> None:
         assert not exc.reason.startswith("internal parser error"), exc.__cause__
         assert exc.status in (400, 505)
         message = None
+    try:
+        size = stream_message_length(data)
+        assert size is None or 0 < size <= len(data)
+    except SipParseError as exc:
+        assert exc.reason
     elapsed = time.perf_counter() - started
     assert elapsed < TIME_LIMIT, f"parsing {len(data)} bytes took {elapsed:.3f} s"
     if message is None:

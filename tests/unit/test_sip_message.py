@@ -18,6 +18,7 @@ from desktop_crm.cti.sip import (
     parse_reason,
     parse_uri,
     response_for,
+    stream_message_length,
 )
 
 
@@ -432,3 +433,35 @@ def test_input_types() -> None:
     assert isinstance(msg, SipRequest)
     reject(b"\x00\xff\xfe", "")
     reject("INVITE sip:a@b SIP/2.0\r\n\r\n", "not bytes")  # type: ignore[arg-type]
+
+
+# --- stream framing ------------------------------------------------------------------------
+
+
+def test_stream_framing_splits_back_to_back_messages() -> None:
+    first = sip(*INVITE_LINES, "Content-Length: 5", body=b"v=0\r\n")
+    second = sip("OPTIONS sip:a@b SIP/2.0", "CSeq: 2 OPTIONS", "l: 0")
+    buffer = b"\r\n" + first + second
+    size = stream_message_length(buffer)
+    assert size == 2 + len(first)
+    assert parse_message(buffer[:size]).body == b"v=0\r\n"
+    assert stream_message_length(buffer[size:]) == len(second)
+    assert stream_message_length(first[:-1]) is None  # body not complete yet
+    assert stream_message_length(first[:40]) is None  # header section not complete yet
+    assert stream_message_length(b"") is None
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (sip("OPTIONS sip:a@b SIP/2.0", "CSeq: 1 OPTIONS"), "exactly one Content-Length"),
+        (sip("OPTIONS sip:a@b SIP/2.0", "l: 1", "Content-Length: 1"), "exactly one"),
+        (sip("OPTIONS sip:a@b SIP/2.0", "Content-Length: -1"), "not a number"),
+        (sip("OPTIONS sip:a@b SIP/2.0", f"Content-Length: {MAX_MESSAGE_SIZE + 1}"), "larger"),
+        (b"OPTIONS sip:a@b SIP/2.0\r\nX: " + b"a" * MAX_MESSAGE_SIZE, "header section larger"),
+    ],
+)
+def test_stream_framing_errors(data: bytes, reason: str) -> None:
+    with pytest.raises(SipParseError) as caught:
+        stream_message_length(data)
+    assert reason in caught.value.reason

@@ -18,6 +18,7 @@ from desktop_crm.cti.sip.message import (
     parse_reason,
     parse_via,
     response_for,
+    stream_message_length,
 )
 from desktop_crm.cti.sip.uri import NameAddress, SipUri, parse_name_addr, parse_uri
 
@@ -41,4 +42,5 @@ __all__ = [
     "parse_uri",
     "parse_via",
     "response_for",
+    "stream_message_length",
 ]

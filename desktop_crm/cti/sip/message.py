@@ -46,7 +46,9 @@ __all__ = [
     "Via",
     "parse_message",
     "parse_reason",
+    "parse_via",
     "response_for",
+    "stream_message_length",
 ]
 
 log = logging.getLogger(__name__)
@@ -332,6 +334,36 @@ class _Fields(NamedTuple):
     vias: tuple[Via, ...]
     contacts: tuple[NameAddress, ...]
     max_forwards: int | None
+
+
+def stream_message_length(buffer: bytes) -> int | None:
+    """How many leading bytes of a TCP/TLS stream buffer make up the next message.
+
+    ``None`` means "wait for more data". On a stream Content-Length is mandatory (RFC 3261
+    §18.3); a missing, repeated or malformed one, or a header section beyond the caps, raises
+    :class:`SipParseError` and the connection should be closed. Leading CRLF keep-alives count
+    towards the returned length, so the caller just cuts that many bytes off and parses them.
+    """
+    start = 0
+    while buffer.startswith(b"\r\n", start):
+        start += 2
+    end = buffer.find(b"\r\n\r\n", start, start + MAX_MESSAGE_SIZE + 4)
+    if end < 0:
+        if len(buffer) - start > MAX_MESSAGE_SIZE:
+            raise SipParseError(f"header section larger than {MAX_MESSAGE_SIZE} bytes")
+        return None
+    lengths = []
+    for line in buffer[start:end].split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.rstrip(b" \t").lower() in (b"content-length", b"l"):
+            lengths.append(value.strip(b" \t").decode("ascii", "replace"))
+    if len(lengths) != 1:
+        raise SipParseError("a message on a stream needs exactly one Content-Length")
+    length = _digits(lengths[0], "Content-Length", 10)
+    if length > MAX_MESSAGE_SIZE:
+        raise SipParseError(f"message larger than {MAX_MESSAGE_SIZE} bytes")
+    total = end + 4 + length
+    return total if len(buffer) >= total else None
 
 
 def _parse_headers(lines: list[str]) -> Headers:
