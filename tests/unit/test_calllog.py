@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -325,3 +326,25 @@ def test_answered_elsewhere_beats_a_plain_missed(db: Database, crm: dict[str, in
     b.handle(ev(CallState.MISSED, 6))
     [row] = rows(db)
     assert row.outcome == "answered_elsewhere"
+
+
+def test_database_unavailable_then_back_logs_the_call_completely(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The pop-up still gets the event; the next event of the call writes the whole state."""
+    db = Database(f"sqlite:///{tmp_path / 'crm.db'}")  # no schema yet: every query fails
+    try:
+        logger = CallLogger(db, RULES)
+        ringing = logger.handle(ev(CallState.RINGING))
+        assert ringing is not None
+        assert (ringing.resolution, ringing.interaction_id, ringing.matches) == (None, None, ())
+        assert ringing.to_json()["matches"] == []
+        assert "not logged" in caplog.text
+        db.upgrade()  # the database is back
+        logger.handle(ev(CallState.RINGING, 1))  # a repeat: written now, not re-announced
+        missed = logger.handle(ev(CallState.MISSED, 9))
+        assert missed is not None and missed.interaction_id is not None
+        [row] = rows(db)
+        assert (row.outcome, row.occurred_at, row.remote) == ("missed", T0, ANNA)
+    finally:
+        db.dispose()
