@@ -310,6 +310,16 @@ class LINEDEVCAPS(ctypes.Structure):
 LINEDEVCAPS_HEADER_SIZE = LINEDEVCAPS.dwStringFormat.offset + 4
 
 
+class LINEEXTENSIONID(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = (
+        ("dwExtensionID0", DWORD),
+        ("dwExtensionID1", DWORD),
+        ("dwExtensionID2", DWORD),
+        ("dwExtensionID3", DWORD),
+    )
+
+
 class _LineInitializeExHandles(ctypes.Union):
     _pack_ = 1
     _fields_ = (("hEvent", HANDLE), ("hCompletionPort", HANDLE))
@@ -490,35 +500,29 @@ def parse_line_call_info(buffer: bytes, string_format: int = STRINGFORMAT_UNICOD
     padded = buffer.ljust(ctypes.sizeof(LINECALLINFO), b"\0")
     info = LINECALLINFO.from_buffer_copy(padded)
 
-    def party(prefix: str, with_name: bool = True) -> PartyId:
+    def string(field_prefix: str) -> str:
+        return (
+            _read_string(
+                buffer,
+                getattr(info, f"dw{field_prefix}Size"),
+                getattr(info, f"dw{field_prefix}Offset"),
+                used=used,
+                fixed=LINECALLINFO_V1_SIZE,
+                what=field_prefix,
+                fmt=string_format,
+            )
+            or ""
+        )
+
+    def party(prefix: str) -> PartyId:
+        """A string counts only when its flag says so (TAPI leaves the others undefined)."""
         flags = int(getattr(info, f"dw{prefix}Flags"))
-        number = _read_string(
-            buffer,
-            getattr(info, f"dw{prefix}Size"),
-            getattr(info, f"dw{prefix}Offset"),
-            used=used,
-            fixed=LINECALLINFO_V1_SIZE,
-            what=prefix,
-            fmt=string_format,
-        )
-        name = _read_string(
-            buffer,
-            getattr(info, f"dw{prefix}NameSize"),
-            getattr(info, f"dw{prefix}NameOffset"),
-            used=used,
-            fixed=LINECALLINFO_V1_SIZE,
-            what=f"{prefix}Name",
-            fmt=string_format,
-        )
         if flags & LINECALLPARTYID_BLOCKED:
             return PartyId(flags, None, "")
-        return PartyId(
-            flags,
-            (number or None)
-            if flags & (LINECALLPARTYID_ADDRESS | LINECALLPARTYID_PARTIAL)
-            else None,
-            (name or "") if flags & LINECALLPARTYID_NAME else "",
-        )
+        has_number = flags & (LINECALLPARTYID_ADDRESS | LINECALLPARTYID_PARTIAL)
+        number = string(prefix) if has_number else ""
+        name = string(f"{prefix}Name") if flags & LINECALLPARTYID_NAME else ""
+        return PartyId(flags, number or None, name)
 
     return CallInfo(
         call_id=int(info.dwCallID),
@@ -820,8 +824,10 @@ class TapiLine:
             try:
                 self._session(sink)
                 delay = 1.0
-            except TapiError as exc:
+            except (TapiError, OSError) as exc:
                 log.warning("%s: %s; retrying in %.0f s", self.name, exc, delay)
+            except Exception:  # a bug must not end the listener for good
+                log.exception("%s: unexpected error; retrying in %.0f s", self.name, delay)
             if self._stop.wait(delay * random.uniform(0.8, 1.2)):
                 break
             delay = min(delay * 2, 60.0)
@@ -834,6 +840,11 @@ class TapiLine:
             kernel32 = ctypes.WinDLL("kernel32")
             kernel32.WaitForSingleObject.restype = DWORD
             kernel32.WaitForSingleObject.argtypes = (HANDLE, DWORD)
+            tapi.lineInitializeExW.argtypes = (
+                ctypes.POINTER(DWORD), HANDLE, ctypes.c_void_p, ctypes.c_wchar_p,
+                ctypes.POINTER(DWORD), ctypes.POINTER(DWORD),
+                ctypes.POINTER(LINEINITIALIZEEXPARAMS),
+            )  # fmt: skip
             tapi.lineGetMessage.argtypes = (DWORD, ctypes.POINTER(LINEMESSAGE), DWORD)
             tapi.lineGetCallInfoW.argtypes = (DWORD, ctypes.c_void_p)
             for handle_only in (tapi.lineDeallocateCall, tapi.lineClose, tapi.lineShutdown):
@@ -936,7 +947,7 @@ class TapiLine:
             names = []
             for device in range(num_devs):
                 version = DWORD()
-                ext = (DWORD * 2)()
+                ext = LINEEXTENSIONID()
                 if tapi.lineNegotiateAPIVersion(
                     happ, device, TAPI_VERSION_2_0, TAPI_CURRENT_VERSION,
                     ctypes.byref(version), ctypes.byref(ext),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import struct
 import sys
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -227,6 +229,7 @@ def test_other_structures_match_the_sdk_layout() -> None:
     assert LINEINITIALIZEEXPARAMS.Handles.offset == 16
     assert LINEINITIALIZEEXPARAMS.dwCompletionKey.offset == 16 + PTR
     assert ctypes.sizeof(LINEINITIALIZEEXPARAMS) == 20 + PTR
+    assert ctypes.sizeof(tapi.LINEEXTENSIONID) == 16
 
 
 @pytest.mark.parametrize(
@@ -311,6 +314,12 @@ def test_string_without_its_flag_is_ignored() -> None:
         offering_fields(dwCallerIDFlags=LINECALLPARTYID_UNKNOWN), offering_strings()
     )
     assert parse_line_call_info(raw).caller == PartyId(LINECALLPARTYID_UNKNOWN, None, "")
+
+
+def test_bad_string_of_a_party_without_flags_does_not_matter() -> None:
+    raw = bytearray(build_with_struct(offering_fields(), offering_strings()))
+    struct.pack_into("<III", raw, LINECALLINFO.dwConnectedIDFlags.offset, 0, 40, 0xFFFFFF00)
+    assert parse_line_call_info(bytes(raw)).connected == PartyId()
 
 
 def test_ascii_string_format() -> None:
@@ -637,3 +646,25 @@ def test_start_says_tapi_is_windows_only() -> None:
         "TAPI is available on Windows only; on this system use the SIP user agent or the simulator"
     )
     line.stop()  # stopping a line that never started is harmless
+
+
+def test_worker_backs_off_after_failures_and_stops_within_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Windows session is replaced by one that fails: the loop retries and still stops."""
+    line = TapiLine("Line 1")
+    attempts = threading.Event()
+
+    def failing_session(sink: object) -> None:
+        attempts.set()
+        raise tapi.TapiError("LINEERR_NODEVICE")
+
+    monkeypatch.setattr(line, "_session", failing_session)
+    worker = threading.Thread(target=line._run, args=(lambda event: None,))
+    worker.start()
+    assert attempts.wait(2)
+    started = time.monotonic()
+    line._stop.set()
+    worker.join(1.0)
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 1.0
