@@ -734,8 +734,9 @@ class TapiCallTracker:
             direction = CallDirection.OUTBOUND if outbound else CallDirection.INBOUND
         if info is not None and info.call_id:
             call_id = f"tapi:{self.line}:{info.call_id}"
-        else:  # the provider gives no call id: the handle is unique while the call lives
-            call_id = f"tapi:{self.line}:hcall-{hcall:#x}"
+        else:  # no call id from the provider; TAPI reuses handles, so add when it was first seen
+            first_seen = int(self._clock().timestamp() * 1000)
+            call_id = f"tapi:{self.line}:hcall-{hcall:#x}-{first_seen}"
         return _Call(call_id=call_id, direction=direction, info=info)
 
     def _emit(

@@ -8,6 +8,8 @@ Buffers are built twice: with the module's ctypes structures, and independently 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import itertools
 import struct
 import sys
 import threading
@@ -20,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop_crm.cti import tapi
-from desktop_crm.cti.events import CallDirection, CallEvent, CallState
+from desktop_crm.cti.events import FINAL_STATES, CallDirection, CallEvent, CallState
 from desktop_crm.cti.tapi import (
     LINE_APPNEWCALL,
     LINE_CALLINFO,
@@ -558,7 +560,8 @@ def test_outbound_call() -> None:
 
 
 def unknown_caller_info() -> CallInfo:
-    raw = build_with_struct(offering_fields(dwCallerIDFlags=LINECALLPARTYID_UNKNOWN), {})
+    fields = offering_fields(dwCallID=4712, dwCallerIDFlags=LINECALLPARTYID_UNKNOWN)
+    raw = build_with_struct(fields, {})
     return parse_line_call_info(raw)
 
 
@@ -612,7 +615,8 @@ def test_caller_id_that_arrives_after_ringing_is_on_the_later_events() -> None:
 def test_without_call_info_the_handle_names_the_call() -> None:
     line = Line({})
     line.feed(state(H, LINECALLSTATE_OFFERING), state(H, LINECALLSTATE_IDLE))
-    assert {e.call_id for e in line.events} == {"tapi:Line 1:hcall-0x80010203"}
+    first_seen = int(T0.timestamp() * 1000)
+    assert {e.call_id for e in line.events} == {f"tapi:Line 1:hcall-0x80010203-{first_seen}"}
     assert line.events[0].direction is CallDirection.INBOUND
 
 
@@ -668,3 +672,49 @@ def test_worker_backs_off_after_failures_and_stops_within_a_second(
     worker.join(1.0)
     assert not worker.is_alive()
     assert time.monotonic() - started < 1.0
+
+
+ALL_STATES = [1 << bit for bit in range(16)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([1, 2, 3]),
+            st.sampled_from(ALL_STATES),
+            st.sampled_from([0, LINEDISCONNECTMODE_NORMAL, LINEDISCONNECTMODE_PICKUP]),
+            st.booleans(),
+        ),
+        max_size=40,
+    )
+)
+def test_any_sequence_reports_each_state_once_and_nothing_after_the_end(
+    steps: list[tuple[int, int, int, bool]],
+) -> None:
+    line = Line({1: inbound_info(), 2: unknown_caller_info(), 3: None})
+    fresh_ids = itertools.count(1)
+    fetch = line.fetch
+
+    def fetch_new_call(hcall: int) -> CallInfo | None:  # TAPI reuses handles, not call ids
+        info = fetch(hcall)
+        return info and dataclasses.replace(info, call_id=next(fresh_ids))
+
+    line.fetch = fetch_new_call  # type: ignore[method-assign]
+    events: list[CallEvent] = []
+    for hcall, call_state, mode, tick in steps:
+        line.clock.advance(0.001)
+        line.feed(state(hcall, call_state, mode))
+        events += line.events
+        if tick:
+            line.clock.advance(1)
+            events += line.tracker.tick()
+    by_call: dict[str, list[CallState]] = {}
+    for event in events:
+        by_call.setdefault(event.call_id, []).append(event.state)
+    for states in by_call.values():
+        assert len(states) == len(set(states))
+        finals = [s for s in states if s in FINAL_STATES]
+        assert len(finals) <= 1
+        if finals:
+            assert states[-1] == finals[0]
