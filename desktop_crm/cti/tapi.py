@@ -637,11 +637,12 @@ class TapiCallTracker:
         self,
         line: str,
         *,
+        source: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
         caller_id_wait: float = 2.0,
     ) -> None:
         self.line = line
-        self.source = f"tapi:{line}"
+        self.source = source or f"tapi:{line}"
         self._clock = clock
         self._caller_id_wait = timedelta(seconds=caller_id_wait)
         self._calls: dict[int, _Call] = {}
@@ -790,7 +791,8 @@ class TapiLine:
     """A TAPI line opened with monitor privilege, as a :class:`CallSource`.
 
     ``line`` is the line's name as the TAPI provider reports it (``LINEDEVCAPS`` line name) or
-    its device index. Events carry ``source="tapi:<line name>"``.
+    its device index. Events carry this adapter's ``name`` (``"tapi:<line>"``) as their source
+    and the provider's line name as their ``line``.
     """
 
     #: how long the worker waits for TAPI's event before it looks at the stop flag again
@@ -890,7 +892,7 @@ class TapiLine:
             hline = DWORD()
             try:
                 device, version, caps = self._find_line(tapi, happ, num_devs.value, grow, check)
-                tracker = TapiCallTracker(caps.name or str(self.line))
+                tracker = TapiCallTracker(caps.name or str(self.line), source=self.name)
                 check(
                     tapi.lineOpenW(
                         happ, device, ctypes.byref(hline), version, 0, 0,

@@ -718,3 +718,12 @@ def test_any_sequence_reports_each_state_once_and_nothing_after_the_end(
         assert len(finals) <= 1
         if finals:
             assert states[-1] == finals[0]
+
+
+def test_events_name_the_adapter_as_source_and_the_provider_line_as_line() -> None:
+    tracker = TapiCallTracker("Büro 21", source="tapi:0")
+    (ringing,) = tracker.handle(
+        LineMessage(H, LINE_CALLSTATE, 0, LINECALLSTATE_OFFERING), lambda hcall: inbound_info()
+    )
+    assert (ringing.source, ringing.line) == ("tapi:0", "Büro 21")
+    assert ringing.call_id == "tapi:Büro 21:4711"
