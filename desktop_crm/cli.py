@@ -98,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("value", metavar="VALUE", help="caller ID, phone number or e-mail address")
     p.add_argument("--json", action="store_true", help="print JSON")
 
+    p = command(
+        "listen", cmd_listen, "run the call sources headless, identify callers, log every call"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
+    p.add_argument(
+        "--simulate",
+        nargs="?",
+        const="",
+        metavar="SCENARIO",
+        help="also play simulated calls (a scenario file; without one the built-in demo calls)",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="time factor for --simulate")
+
     p = command("config", cmd_config, "show the effective settings or the settings file's path")
     p.add_argument("action", choices=["show", "path", "keys"])
 
@@ -352,6 +365,61 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(format_report(report))
+    return EXIT_OK
+
+
+def _print_call(result: Any, as_json: bool) -> None:
+    data = result.to_json()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+        return
+    who = "withheld" if data["number"] is None else data["number"]
+    best = data["matches"][0] if data["matches"] else None
+    match = f" → {best['name']} ({best['reason']})" if best else ""
+    print(f"{data['event']:<24} {who}{match}", flush=True)
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .cti.calllog import CallLogger
+    from .cti.listener import Listener, sources_from_settings
+    from .identify.rules import DialingRules
+
+    settings = _settings(args)
+    rules = DialingRules.from_settings(settings)
+    entries = settings.entries("simulator")
+    if args.simulate is not None:
+        entries.append({"name": "simulator", "scenario": args.simulate, "speed": args.speed})
+    if args.speed <= 0:
+        raise CommandError("--speed must be a positive number")
+    try:
+        sources = sources_from_settings(entries)
+    except (OSError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    if not sources:
+        raise CommandError(
+            "no call source is configured: add a [[simulator]] table to the settings "
+            "(desktop-crm config keys), or run with --simulate"
+        )
+    db, _ = open_database(args, settings)
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    listener = Listener(sources, CallLogger(db, rules), lambda r: _print_call(r, args.json))
+    try:
+        listener.start()
+        names = ", ".join(source.name for source in sources)
+        print(f"listening: {names}; database {db.display_url}", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        listener.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        db.dispose()
     return EXIT_OK
 
 

@@ -158,6 +158,22 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
     ),
+    "simulator": Section(
+        "simulator",
+        "Simulated incoming calls for demos, training and tests (desktop-crm listen).",
+        (
+            Setting("name", str, "simulator", "name of this source in the history (its 'line')"),
+            Setting(
+                "scenario",
+                str,
+                "",
+                "TOML or JSON file of scripted calls; empty: the built-in demo scenario",
+            ),
+            Setting("speed", float, 1.0, "time factor: 10 plays a minute of calls in 6 seconds"),
+            Setting("loop", bool, False, "start over after the last call"),
+        ),
+        many=True,
+    ),
 }
 
 

@@ -25,7 +25,7 @@ from desktop_crm.data.demo import seed_demo
 from desktop_crm.data.models import Contact, Interaction, Organization
 from desktop_crm.identify import DialingRules
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "scenarios" / "demo.toml"
+DEMO = Path(__file__).resolve().parents[2] / "desktop_crm" / "cti" / "scenarios" / "demo.toml"
 
 
 class Collector:

@@ -1,0 +1,121 @@
+"""The headless listener: call sources → bounded queue → one worker that identifies and logs.
+
+Sources call their sink on their own threads and must never block, so the sink only puts the
+event on a bounded queue. One worker thread drains it through the :class:`CallLogger` (its own
+sessions) and hands every :class:`ResolvedCall` to ``on_result`` (``desktop-crm listen`` prints
+JSON lines; the desktop client's bridge shows the pop-up). A flood fills the queue and further
+events are dropped with a warning instead of growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .calllog import CallLogger, ResolvedCall
+from .events import CallEvent, CallSource
+from .simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_EVENTS = 10_000
+STOP_TIMEOUT = 1.0
+DEMO_SCENARIO = Path(__file__).with_name("scenarios") / "demo.toml"
+
+ResultSink = Callable[[ResolvedCall], None]
+
+
+class Listener:
+    """Runs ``sources`` and feeds their events through ``logger`` to ``on_result``."""
+
+    def __init__(
+        self,
+        sources: Sequence[CallSource],
+        logger: CallLogger,
+        on_result: ResultSink,
+        *,
+        max_queued: int = MAX_QUEUED_EVENTS,
+    ) -> None:
+        self.sources = list(sources)
+        self._logger = logger
+        self._on_result = on_result
+        self._queue: queue.Queue[CallEvent | None] = queue.Queue(maxsize=max_queued)
+        self._worker: threading.Thread | None = None
+        self.dropped = 0
+        self._last_drop_warning = 0.0
+
+    def start(self) -> None:
+        if self._worker is not None:
+            raise RuntimeError("the listener is already running")
+        self._worker = threading.Thread(target=self._work, name="cti-worker", daemon=True)
+        self._worker.start()
+        started: list[CallSource] = []
+        try:
+            for source in self.sources:
+                source.start(self.enqueue)
+                started.append(source)
+        except Exception:
+            for source in started:
+                source.stop()
+            self._finish()
+            raise
+
+    def enqueue(self, event: CallEvent) -> None:
+        """The sink every source gets: never blocks, drops (and says so) when full."""
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+            now = time.monotonic()
+            if now - self._last_drop_warning > 5:
+                self._last_drop_warning = now
+                log.warning(
+                    "call events arrive faster than they can be logged; %d dropped so far",
+                    self.dropped,
+                )
+
+    def stop(self) -> None:
+        for source in self.sources:
+            source.stop()
+        self._finish()
+
+    def _finish(self) -> None:
+        worker = self._worker
+        if worker is None:
+            return
+        self._queue.put(None)  # after everything already queued: nothing is lost on stop
+        worker.join()
+        self._worker = None
+
+    def _work(self) -> None:
+        while True:
+            event = self._queue.get()
+            if event is None:
+                return
+            try:
+                result = self._logger.handle(event)
+                if result is not None:
+                    self._on_result(result)
+            except Exception:  # one bad event must not end the listener
+                log.warning("call event %s could not be handled", event.call_id, exc_info=True)
+
+
+def sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSource]:
+    """The ``[[simulator]]`` tables of the settings as sources."""
+    out: list[CallSource] = []
+    for entry in entries:
+        scenario = entry.get("scenario") or DEMO_SCENARIO
+        out.append(
+            Simulator.from_file(
+                scenario,
+                name=str(entry.get("name") or "simulator"),
+                speed=float(entry.get("speed", 1.0)),
+                loop=bool(entry.get("loop", False)),
+            )
+        )
+    return out

@@ -1,0 +1,144 @@
+"""`desktop-crm listen`: sources → bounded queue → logger → JSON lines, and a clean stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from desktop_crm.cti.calllog import CallLogger, ResolvedCall
+from desktop_crm.cti.events import CallEvent, CallSink, CallState
+from desktop_crm.cti.listener import Listener
+from desktop_crm.data import history, records
+from desktop_crm.data.db import Database
+from desktop_crm.data.records import ContactInput, PhoneInput
+from desktop_crm.identify.rules import DialingRules
+
+SCENARIO = """
+[[calls]]
+number = "089 2020447-25"
+name = "Anna"
+ring_seconds = 2
+outcome = "missed"
+gap_seconds = 1
+
+[[calls]]
+number = "anonymous"
+ring_seconds = 1
+outcome = "answered"
+talk_seconds = 30
+"""
+
+
+def test_listen_prints_json_lines_logs_calls_and_stops_on_sigterm(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = Database(url)
+    db.upgrade()
+    with db.session() as s:
+        anna = records.create_contact(
+            s,
+            ContactInput(
+                first_name="Anna", last_name="Zeller", phones=[PhoneInput("+49 89 2020447-25")]
+            ),
+        ).id
+    scenario = tmp_path / "calls.toml"
+    scenario.write_text(SCENARIO, encoding="utf-8")
+    exe = Path(sys.executable).parent / "desktop-crm"
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "--database",
+            url,
+            "listen",
+            "--json",
+            "--simulate",
+            str(scenario),
+            "--speed",
+            "50",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [json.loads(proc.stdout.readline()) for _ in range(5)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
+    assert [line["event"] for line in lines] == [
+        "call.ringing",
+        "call.missed",
+        "call.ringing",
+        "call.answered",
+        "call.ended",
+    ]
+    assert lines[0]["number"] == "089 2020447-25"
+    assert [m["contact_id"] for m in lines[0]["matches"]] == [anna]
+    assert lines[2]["withheld"] is True and lines[2]["matches"] == []
+    with db.session() as s:
+        entries = history.history(s, contact_id=anna)
+        assert [(e.outcome, e.remote) for e in entries] == [("missed", "089 2020447-25")]
+    db.dispose()
+
+
+def test_no_source_is_a_clear_error(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "desktop-crm"
+    result = subprocess.run(
+        [str(exe), "--database", f"sqlite:///{tmp_path / 'x.db'}", "listen"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "no call source is configured" in result.stderr
+
+
+class Burst:
+    """A source that fires many ringing events at once from its own thread."""
+
+    name = "burst"
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.thread: threading.Thread | None = None
+
+    def start(self, sink: CallSink) -> None:
+        def run() -> None:
+            for n in range(self.count):
+                sink(
+                    CallEvent(
+                        call_id=f"flood-{n}",
+                        state=CallState.RINGING,
+                        source="burst",
+                        remote_number="+4930123456",
+                    )
+                )
+
+        self.thread = threading.Thread(target=run)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+def test_a_flood_is_bounded_and_nothing_queued_is_lost_on_stop(sqlite_db: Database) -> None:
+    results: list[ResolvedCall] = []
+    listener = Listener(
+        [Burst(500)], CallLogger(sqlite_db, DialingRules()), results.append, max_queued=50
+    )
+    listener.start()
+    time.sleep(0.2)
+    listener.stop()
+    assert listener.dropped > 0  # the queue did not grow without bound
+    assert (
+        len(results) + listener.dropped == 500
+    )  # what was queued was handled before stop returned
+    with sqlite_db.session() as s:
+        assert len(history.history(s, limit=1000)) == len(results)
