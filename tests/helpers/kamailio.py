@@ -1,0 +1,327 @@
+"""A private Kamailio registrar + forking proxy for the tests, on 127.0.0.1 in a temp folder.
+
+The configuration is written per session: digest authentication (MD5, or SHA-256 which the
+``auth`` module of Kamailio 5.6 also offers) against users hard-coded in the script with
+passwords generated for the session, ``registrar`` + ``usrloc`` in memory, INVITEs forked in
+parallel to every contact of the extension, and ``tm`` cancelling the other branches when one
+answers (with ``Reason: SIP;cause=200;text="Call completed elsewhere"``).
+
+Nothing is logged or printed with a password in it; the config file is only readable by its
+owner.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODULES_DIRS = (
+    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+    "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+    "/usr/lib/kamailio/modules",
+)
+REALM = "crm.test"
+DEFAULT_USERS = ("100", "101", "102", "200")
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free UDP+TCP port on 127.0.0.1")
+
+
+@dataclass(frozen=True)
+class SipUser:
+    """An extension the registrar knows; ``password`` is secret to the test session."""
+
+    name: str
+    password: str = field(repr=False)
+
+
+@dataclass
+class KamailioServer:
+    """A running Kamailio: where to send SIP, its realm and the users it accepts."""
+
+    host: str
+    port: int
+    realm: str
+    algorithm: str
+    users: dict[str, SipUser]
+    folder: Path
+    log_path: Path
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def hostport(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def uri(self, user: str | None = None) -> str:
+        return f"sip:{user}@{self.hostport}" if user else f"sip:{self.hostport}"
+
+    def user(self, name: str = "100") -> SipUser:
+        return self.users[name]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def find_modules_dir() -> str | None:
+    for folder in MODULES_DIRS:
+        if Path(folder, "registrar.so").exists():
+            return folder
+    return None
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(
+    port: int, mpath: str, users: dict[str, SipUser], algorithm: str = "MD5", realm: str = REALM
+) -> str:
+    """The kamailio.cfg of a registrar with digest auth that forks INVITEs in parallel."""
+    password_lines = "\n".join(
+        f"    if ($au == {_quote(u.name)}) {{ $var(pw) = {_quote(u.password)}; }}"
+        for u in users.values()
+    )
+    return f"""#!KAMAILIO
+#!define REALM "{realm}"
+
+debug=2
+log_stderror=yes
+memdbg=5
+memlog=5
+children=2
+tcp_children=1
+auto_aliases=no
+listen=udp:127.0.0.1:{port}
+listen=tcp:127.0.0.1:{port}
+alias="127.0.0.1:{port}"
+dns=no
+rev_dns=no
+use_dns_cache=off
+dns_try_ipv6=no
+tcp_connection_lifetime=60
+mpath="{mpath}"
+
+loadmodule "kex.so"
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+loadmodule "auth.so"
+
+modparam("usrloc", "db_mode", 0)
+modparam("usrloc", "use_domain", 0)
+modparam("registrar", "max_contacts", 10)
+modparam("registrar", "default_expires", 300)
+modparam("registrar", "min_expires", 1)
+modparam("auth", "algorithm", "{algorithm}")
+modparam("auth", "secret", "{secrets.token_hex(16)}")
+modparam("tm", "fr_timer", 10000)
+modparam("tm", "fr_inv_timer", 30000)
+modparam("tm", "local_cancel_reason", 1)
+modparam("rr", "append_fromtag", 1)
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }}
+    if (!sanity_check("1511", "7")) {{
+        exit;
+    }}
+    if (has_totag()) {{
+        if (loose_route()) {{
+            t_relay();
+            exit;
+        }}
+        if (is_method("ACK")) {{
+            if (t_check_trans()) {{
+                t_relay();
+            }}
+            exit;
+        }}
+        sl_send_reply("404", "Not here");
+        exit;
+    }}
+    if (is_method("CANCEL")) {{
+        if (t_check_trans()) {{
+            t_relay();
+        }}
+        exit;
+    }}
+    if (!is_method("ACK")) {{
+        t_check_trans();
+    }}
+    remove_hf("Route");
+    if (is_method("REGISTER")) {{
+        route(AUTH);
+        if (!save("location")) {{
+            sl_reply_error();
+        }}
+        exit;
+    }}
+    if (is_method("OPTIONS") && $rU == $null) {{
+        sl_send_reply("200", "OK");
+        exit;
+    }}
+    if (is_method("INVITE")) {{
+        record_route();
+    }}
+    if ($rU == $null) {{
+        sl_send_reply("484", "Address Incomplete");
+        exit;
+    }}
+    if (!lookup("location")) {{
+        t_newtran();
+        t_reply("480", "Temporarily Unavailable");
+        exit;
+    }}
+    if (!t_relay()) {{
+        sl_reply_error();
+    }}
+    exit;
+}}
+
+route[AUTH] {{
+    $var(pw) = "";
+{password_lines}
+    if (is_present_hf("Authorization")) {{
+        pv_auth_check(REALM, "$var(pw)", "0", "1");
+        $var(rc) = $rc;
+        if ($var(rc) > 0) {{
+            consume_credentials();
+            return;
+        }}
+        if ($var(rc) == -2 || $var(rc) == -3 || $var(rc) == -8) {{
+            xlog("L_NOTICE", "refused REGISTER of $au (auth result $var(rc))\\n");
+            sl_send_reply("403", "Forbidden");
+            exit;
+        }}
+    }}
+    auth_challenge(REALM, "1");
+    exit;
+}}
+"""
+
+
+@contextmanager
+def kamailio_server(
+    users: tuple[str, ...] = DEFAULT_USERS, algorithm: str = "MD5", start_timeout: float = 10.0
+) -> Iterator[KamailioServer | str]:
+    """Yield a running server, or a string saying why none is available."""
+    binary = shutil.which("kamailio") or (
+        "/usr/sbin/kamailio" if Path("/usr/sbin/kamailio").exists() else None
+    )
+    mpath = find_modules_dir()
+    if binary is None or mpath is None:
+        yield "kamailio is not installed (Debian package kamailio)"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="crm-kamailio-"))
+    accounts = {name: SipUser(name, secrets.token_urlsafe(12)) for name in users}
+    port = free_port()
+    cfg = folder / "kamailio.cfg"
+    cfg.write_text(render_config(port, mpath, accounts, algorithm))
+    cfg.chmod(0o600)
+    log_path = folder / "kamailio.log"
+    command = [binary, "-f", str(cfg), "-DD", "-E", "-Y", str(folder), "-m", "32", "-M", "8"]
+    if os.geteuid() == 0:  # Kamailio runs as root but need not: drop to nobody after startup
+        command += ["-u", "nobody", "-g", "nogroup"]
+        shutil.chown(folder, "nobody", "nogroup")
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            start_new_session=True,
+        )
+    server = KamailioServer("127.0.0.1", port, REALM, algorithm, accounts, folder, log_path)
+    try:
+        error = _wait_ready(proc, server, start_timeout)
+        if error is not None:
+            yield error
+            return
+        yield server
+    finally:
+        _stop(proc)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_ready(
+    proc: subprocess.Popen[bytes], server: KamailioServer, timeout: float
+) -> str | None:
+    """Poll with OPTIONS until Kamailio answers; a string on failure."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.2)
+        local = sock.getsockname()[1]
+        attempt = 0
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                return f"kamailio exited with {proc.returncode} at startup:\n{server.log()[-2000:]}"
+            attempt += 1
+            probe = (
+                f"OPTIONS {server.uri()} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-ready-{attempt}\r\n"
+                "Max-Forwards: 70\r\n"
+                f"From: <sip:probe@127.0.0.1:{local}>;tag=probe\r\n"
+                f"To: <{server.uri()}>\r\n"
+                f"Call-ID: ready-{attempt}@127.0.0.1\r\n"
+                "CSeq: 1 OPTIONS\r\n"
+                "Content-Length: 0\r\n\r\n"
+            )
+            sock.sendto(probe.encode(), server.address)
+            try:
+                data = sock.recv(65535)
+            except TimeoutError:
+                continue
+            if data.startswith(b"SIP/2.0 200"):
+                return None
+    return f"kamailio did not answer OPTIONS within {timeout}s:\n{server.log()[-2000:]}"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    # children of -DD share its process group; make sure none survives
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -1,0 +1,45 @@
+"""Fixtures of the integration tests: a private Kamailio registrar and real sipp/sipsak peers.
+
+- ``kamailio``: a running `KamailioServer` for the session (``.hostport``, ``.realm``,
+  ``.user("100")`` -> name + password generated for the session, ``.uri("100")``).
+- ``sipp``: a `SippPeers` for one test: ``.uas()`` starts a desk phone, ``.uac("100")`` a
+  caller through the registrar; every peer still running is stopped when the test ends.
+- ``sipsak``: the path of sipsak, for `tests.helpers.sipp.register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.integration import need_binary, unavailable
+from tests.helpers.kamailio import KamailioServer, kamailio_server
+from tests.helpers.sipp import SippPeers, sipp_peers
+
+
+@pytest.fixture(scope="session")
+def kamailio_or_reason() -> Iterator[KamailioServer | str]:
+    with kamailio_server() as server:
+        yield server
+
+
+@pytest.fixture
+def kamailio(kamailio_or_reason: KamailioServer | str) -> KamailioServer:
+    if isinstance(kamailio_or_reason, str):
+        unavailable(kamailio_or_reason)
+        raise AssertionError("unreachable")
+    return kamailio_or_reason
+
+
+@pytest.fixture
+def sipsak() -> str:
+    return need_binary("sipsak", "sipsak")
+
+
+@pytest.fixture
+def sipp(kamailio: KamailioServer, tmp_path: Path) -> Iterator[SippPeers]:
+    binary = need_binary("sipp", "sip-tester")
+    with sipp_peers(binary, tmp_path / "sipp", kamailio) as peers:
+        yield peers
