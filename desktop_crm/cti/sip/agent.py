@@ -1,0 +1,797 @@
+"""The SIP user agent's listen mode: ring along with the phones, never answer.
+
+:class:`SipListener` is a :class:`~desktop_crm.cti.events.CallSource`. It binds UDP and TCP on
+one ``host:port`` (a PBX forks incoming calls to it like to any other phone of a ring group),
+runs a selector loop in its own thread and turns what it sees into call events:
+
+=====================  ===========================================  ==========================
+request                we answer                                    event
+=====================  ===========================================  ==========================
+INVITE                 100 Trying, 180 Ringing (one To-tag)         RINGING
+INVITE retransmitted   the last response again                      none
+CANCEL                 200 OK, and 487 Request Terminated to INVITE  ANSWERED_ELSEWHERE when
+                                                                    ``Reason: SIP;cause=200``,
+                                                                    else MISSED
+BYE in an early dialog 200 OK, and 487 to the INVITE                like CANCEL
+BYE for an answered    200 OK                                       ENDED
+BYE for an unknown     481 Call/Transaction Does Not Exist          none
+ACK                    nothing (it ends the 487's retransmissions)  none
+OPTIONS                200 OK (PBX keep-alive probes)               none
+other known methods    405 Method Not Allowed (with Allow)          none
+unknown methods        501 Not Implemented                          none
+malformed              400 with the parser's reason, when a Via     none
+                       can be read (505 for another SIP version);
+                       otherwise dropped
+=====================  ===========================================  ==========================
+
+We never send 200 to an INVITE and never handle media, so no call is ever *answered* here;
+ENDED exists for a later mode that watches dialogs (the BYE handling is already written for
+it). A BYE the caller sends while it is still ringing (RFC 3261 §15 allows it on early dialogs)
+ends the call like a CANCEL.
+
+Responses go where RFC 3261 §18.2.2 and RFC 3581 say: over the connection the request came on
+(TCP), or over UDP to the top Via's ``received``/``rport`` address; we add ``received=`` when the
+packet's source differs from the Via's sent-by host and fill ``rport`` when the Via asks for it.
+So we never resolve a host name in the loop.
+
+State is bounded: at most ``max_calls`` calls are tracked (the oldest are evicted, and counted,
+when an INVITE flood exceeds that), a call is forgotten ``linger`` seconds (Timer H, 32 s)
+after its final state, and a call that rings for ``ring_timeout`` seconds without a CANCEL is
+given up with 480 and a MISSED event. TCP connections are capped too.
+
+Registration (with digest authentication) is a later mode: it will be a client transaction
+driven by the same loop (``_on_timer`` and ``_handle_response`` are where it plugs in); listen
+mode needs nothing from the PBX but a static route to ``host:port``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import selectors
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from ipaddress import ip_address
+
+from desktop_crm.cti.events import CallEvent, CallSink, CallState
+from desktop_crm.cti.sip.caller import (
+    DEFAULT_IDENTITY_HEADERS,
+    CallerIdentity,
+    caller_identity,
+    check_identity_headers,
+)
+from desktop_crm.cti.sip.headers import Headers, SipParseError, split_header_list, split_params
+from desktop_crm.cti.sip.message import (
+    MAX_MESSAGE_SIZE,
+    SipRequest,
+    SipResponse,
+    Via,
+    parse_message,
+    parse_via,
+    response_for,
+    stream_message_length,
+)
+
+__all__ = ["DEFAULT_PORT", "TRANSPORTS", "SipListener"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 5062
+TRANSPORTS = ("udp", "tcp")
+STOP_TIMEOUT = 1.0
+MAX_CALLS = 10_000
+MAX_CONNECTIONS = 256
+T1 = 0.5
+T2 = 4.0
+TIMER_H = 64 * T1  # 32 s: how long a final response waits for its ACK, and we remember a call
+RING_TIMEOUT = 300.0
+TCP_IDLE = 300.0
+_TICK = 0.25
+_ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+#: Methods we know but do not serve in listen mode: 405, not 501.
+_NOT_ALLOWED = frozenset(
+    {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "INFO", "UPDATE", "PRACK", "REFER", "PUBLISH"}
+)
+_USER_AGENT = "desktop-crm"
+_WS = " \t"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Connection:
+    __slots__ = ("buffer", "last_active", "peer", "sock")
+
+    def __init__(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+        self.sock = sock
+        self.peer = peer
+        self.buffer = b""
+        self.last_active = time.monotonic()
+
+
+@dataclass
+class _Reply:
+    """Where responses to one request go: a UDP address, or a TCP connection."""
+
+    address: tuple[str, int]
+    connection: _Connection | None = None
+
+
+@dataclass
+class _Call:
+    call_id: str
+    invite: SipRequest
+    branch: str | None
+    cseq: int
+    from_tag: str | None
+    to_tag: str
+    reply: _Reply
+    identity: CallerIdentity
+    line: str
+    started_at: datetime
+    rang_at: float
+    last_response: bytes = b""
+    final: CallState | None = None
+    final_at: float = 0.0
+    answered_at: datetime | None = None
+    # retransmission of a final response over UDP until the ACK (RFC 3261 Timer G)
+    retransmit_at: float | None = None
+    retransmit_interval: float = T1
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class SipListener:
+    """A :class:`~desktop_crm.cti.events.CallSource` that rings along on ``host:port``.
+
+    ``port=0`` picks a free port (UDP and TCP get the same one); after :meth:`start`,
+    :attr:`port` is the real one. ``identity_headers`` is the order the caller identity is read
+    in (see :mod:`desktop_crm.cti.sip.caller`).
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str = "sip",
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        transports: Sequence[str] = TRANSPORTS,
+        identity_headers: Sequence[str] = DEFAULT_IDENTITY_HEADERS,
+        mode: str = "listen",
+        max_calls: int = MAX_CALLS,
+        linger: float = TIMER_H,
+        ring_timeout: float = RING_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        if mode != "listen":
+            raise ValueError(f"SIP mode {mode!r} is not supported yet (only 'listen')")
+        wanted = tuple(t.lower() for t in transports)
+        unknown = [t for t in wanted if t not in TRANSPORTS]
+        if unknown or not wanted:
+            raise ValueError(f"SIP transports are {' and '.join(TRANSPORTS)}, got {transports!r}")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port {port} is out of range")
+        if max_calls < 1:
+            raise ValueError("max_calls must be at least 1")
+        self.name = name
+        self.host = host
+        self.port = port
+        self.transports = wanted
+        self.identity_headers = check_identity_headers(identity_headers)
+        self.mode = mode
+        self.max_calls = max_calls
+        self.linger = linger
+        self.ring_timeout = ring_timeout
+        self.max_connections = max_connections
+        # counters, for tests and for a status line
+        self.evicted = 0
+        self.malformed = 0
+        self.received = 0
+        self._calls: OrderedDict[str, _Call] = OrderedDict()
+        self._connections: dict[socket.socket, _Connection] = {}
+        self._udp: socket.socket | None = None
+        self._tcp: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._selector: selectors.BaseSelector | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sink: CallSink | None = None
+
+    # --- the CallSource interface -------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def tracked_calls(self) -> int:
+        """How many calls the listener currently remembers (bounded by ``max_calls``)."""
+        return len(self._calls)
+
+    def start(self, sink: CallSink) -> None:
+        """Bind the sockets (errors are raised here, in the caller's thread) and start."""
+        if self.running:
+            raise RuntimeError(f"{self.name} is already running")
+        self._bind()
+        self._sink = sink
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"cti-{self.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._wake_w is not None:
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"x")
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_TIMEOUT)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.0f s", self.name, STOP_TIMEOUT)
+        self._thread = None
+        if thread is None or not thread.is_alive():
+            self._close_all()
+
+    # --- sockets ------------------------------------------------------------------------
+
+    def _bind(self) -> None:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        last_error: OSError | None = None
+        for _attempt in range(20 if self.port == 0 else 1):
+            udp = tcp = None
+            try:
+                port = self.port
+                if "udp" in self.transports:
+                    udp = socket.socket(family, socket.SOCK_DGRAM)
+                    with contextlib.suppress(OSError):
+                        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+                    udp.bind((self.host, port))
+                    port = udp.getsockname()[1]
+                if "tcp" in self.transports:
+                    tcp = socket.socket(family, socket.SOCK_STREAM)
+                    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    tcp.bind((self.host, port))
+                    tcp.listen(64)
+                    port = tcp.getsockname()[1]
+            except OSError as exc:
+                for sock in (udp, tcp):
+                    if sock is not None:
+                        sock.close()
+                last_error = exc
+                continue
+            self._udp, self._tcp, self.port = udp, tcp, port
+            break
+        else:
+            assert last_error is not None
+            raise OSError(
+                last_error.errno,
+                f"{self.name}: cannot listen on {self.host}:{self.port}: "
+                f"{last_error.strerror or last_error}",
+            ) from last_error
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._selector = selectors.DefaultSelector()
+        for sock in (self._udp, self._tcp, self._wake_r):
+            if sock is not None:
+                sock.setblocking(False)
+                self._selector.register(sock, selectors.EVENT_READ)
+
+    def _close_all(self) -> None:
+        for conn in list(self._connections.values()):
+            self._close_connection(conn)
+        for sock in (self._udp, self._tcp, self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+        self._udp = self._tcp = self._wake_r = self._wake_w = None
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+
+    def _close_connection(self, conn: _Connection) -> None:
+        self._connections.pop(conn.sock, None)
+        if self._selector is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(conn.sock)
+        conn.sock.close()
+
+    # --- the thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        selector = self._selector
+        assert selector is not None
+        try:
+            while not self._stop.is_set():
+                for key, _events in selector.select(_TICK):
+                    if self._stop.is_set():
+                        break
+                    try:
+                        self._ready(key.fileobj)  # type: ignore[arg-type]
+                    except Exception:  # one bad packet must not end the listener
+                        log.warning(
+                            "%s: unexpected error handling a packet", self.name, exc_info=True
+                        )
+                try:
+                    self._on_timer(time.monotonic())
+                except Exception:
+                    log.warning("%s: unexpected error in the timers", self.name, exc_info=True)
+        finally:
+            self._close_all()
+
+    def _ready(self, sock: socket.socket) -> None:
+        if sock is self._wake_r:
+            with contextlib.suppress(OSError):
+                sock.recv(64)
+        elif sock is self._udp:
+            self._read_udp(sock)
+        elif sock is self._tcp:
+            self._accept(sock)
+        else:
+            conn = self._connections.get(sock)
+            if conn is not None:
+                self._read_tcp(conn)
+
+    def _read_udp(self, sock: socket.socket) -> None:
+        for _ in range(256):  # drain a burst, but give the timers a turn
+            try:
+                data, address = sock.recvfrom(MAX_MESSAGE_SIZE + 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. ICMP port unreachable reported on Linux
+                log.debug("%s: UDP receive error: %s", self.name, exc)
+                return
+            self._datagram(data, _Reply((address[0], address[1])), "UDP")
+
+    def _accept(self, sock: socket.socket) -> None:
+        try:
+            client, address = sock.accept()
+        except OSError:
+            return
+        if len(self._connections) >= self.max_connections:
+            oldest = min(self._connections.values(), key=lambda c: c.last_active)
+            log.warning("%s: too many TCP connections; closing the idlest", self.name)
+            self._close_connection(oldest)
+        client.settimeout(0.2)  # bounded sendall; reads only happen when the selector says so
+        conn = _Connection(client, (address[0], address[1]))
+        self._connections[client] = conn
+        assert self._selector is not None
+        self._selector.register(client, selectors.EVENT_READ)
+
+    def _read_tcp(self, conn: _Connection) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError, TimeoutError):
+            return
+        except OSError:
+            self._close_connection(conn)
+            return
+        if not data:
+            self._close_connection(conn)
+            return
+        conn.last_active = time.monotonic()
+        conn.buffer += data
+        while conn.buffer:
+            try:
+                length = stream_message_length(conn.buffer)
+            except SipParseError as exc:
+                self.malformed += 1
+                log.warning("%s: closing TCP connection from %s: %s", self.name, conn.peer, exc)
+                self._close_connection(conn)
+                return
+            if length is None:
+                return
+            message, conn.buffer = conn.buffer[:length], conn.buffer[length:]
+            if message.strip(b"\r\n"):
+                self._datagram(message, _Reply(conn.peer, conn), "TCP")
+
+    # --- messages -----------------------------------------------------------------------
+
+    def _datagram(self, data: bytes, reply: _Reply, transport: str) -> None:
+        self.received += 1
+        if not data.strip(b"\r\n"):
+            return  # keep-alive
+        try:
+            message = parse_message(data)
+        except SipParseError as exc:
+            self._malformed(data, exc, reply, transport)
+            return
+        if isinstance(message, SipResponse):
+            self._handle_response(message)
+            return
+        missing = message.missing_headers()
+        if missing:
+            self._malformed(
+                data, SipParseError(f"missing {', '.join(missing)}"), reply, transport, message
+            )
+            return
+        message = self._fix_reply(message, reply)
+        try:
+            self._handle_request(message, reply)
+        except SipParseError as exc:
+            self._malformed(data, exc, reply, transport, message)
+
+    def _handle_response(self, response: SipResponse) -> None:
+        # listen mode sends no requests; registration will match its transactions here
+        log.debug("%s: ignoring a %d response", self.name, response.status)
+
+    def _malformed(
+        self,
+        data: bytes,
+        error: SipParseError,
+        reply: _Reply,
+        transport: str,
+        request: SipRequest | None = None,
+    ) -> None:
+        self.malformed += 1
+        log.warning(
+            "%s: malformed SIP message (%d bytes) from %s:%d: %s",
+            self.name,
+            len(data),
+            reply.address[0],
+            reply.address[1],
+            error.reason,
+        )
+        response = _bad_request(data, error, request)
+        if response is None:
+            return
+        if reply.connection is None:
+            via = _first_via(data)
+            if via is None:
+                return
+            reply.address = _via_destination(via, reply.address)
+        self._send(response, reply)
+
+    @staticmethod
+    def _fix_reply(request: SipRequest, reply: _Reply) -> SipRequest:
+        """RFC 3261 §18.2.1/§18.2.2 and RFC 3581: received/rport, and where to answer."""
+        via = request.vias[0]
+        source_host, source_port = reply.address
+        params = dict(via.params)
+        if reply.connection is None:
+            add_received = _host_differs(via.host, source_host) or "rport" in params
+            host = source_host if add_received else via.host
+            port = source_port if "rport" in params else via.port or 5060
+            reply.address = (host.strip("[]"), port)
+        else:
+            add_received = _host_differs(via.host, source_host) or "rport" in params
+        if not (add_received or "rport" in params):
+            return request
+        headers = _stamp_via(request.headers, source_host, source_port, add_received)
+        return replace(request, headers=headers)
+
+    def _handle_request(self, request: SipRequest, reply: _Reply) -> None:
+        method = request.method
+        if method == "INVITE":
+            self._invite(request, reply)
+        elif method == "ACK":
+            self._ack(request)
+        elif method == "CANCEL":
+            self._cancel(request, reply)
+        elif method == "BYE":
+            self._bye(request, reply)
+        elif method == "OPTIONS":
+            self._respond(
+                request, reply, 200, "OK", extra=(f"Allow: {_ALLOW}", "Accept: application/sdp")
+            )
+        elif method in _NOT_ALLOWED:
+            self._respond(request, reply, 405, "Method Not Allowed", extra=(f"Allow: {_ALLOW}",))
+        else:
+            self._respond(request, reply, 501, "Not Implemented", extra=(f"Allow: {_ALLOW}",))
+
+    def _respond(
+        self,
+        request: SipRequest,
+        reply: _Reply,
+        code: int,
+        reason: str,
+        to_tag: str | None = None,
+        extra: Sequence[str] = (),
+    ) -> bytes:
+        if to_tag is None and code > 100:
+            to_tag = secrets.token_hex(6)
+        data = _add_headers(
+            response_for(request, code, reason, to_tag), (f"Server: {_USER_AGENT}", *extra)
+        )
+        self._send(data, reply)
+        return data
+
+    def _send(self, data: bytes, reply: _Reply) -> None:
+        try:
+            if reply.connection is not None:
+                reply.connection.sock.sendall(data)
+            elif self._udp is not None:
+                self._udp.sendto(data, reply.address)
+        except OSError as exc:
+            log.warning("%s: cannot send a response to %s:%d: %s", self.name, *reply.address, exc)
+            if reply.connection is not None:
+                self._close_connection(reply.connection)
+
+    # --- calls --------------------------------------------------------------------------
+
+    def _invite(self, request: SipRequest, reply: _Reply) -> None:
+        assert request.call_id is not None and request.cseq is not None
+        assert request.to_addr is not None and request.from_addr is not None
+        via = request.vias[0]
+        branch = via.branch if via.rfc3261_branch else None
+        call = self._calls.get(request.call_id)
+        if call is not None:
+            if self._same_transaction(call, request, branch):
+                call.reply = reply  # a TCP retransmission may come on a new connection
+                if call.last_response:
+                    self._send(call.last_response, reply)
+                return
+            if call.final is None:
+                self._respond(request, reply, 482, "Loop Detected")
+                return
+        if request.to_addr.tag:
+            # a re-INVITE: we never establish a dialog, so there is none to refresh
+            self._respond(request, reply, 481, "Call/Transaction Does Not Exist")
+            return
+        if call is not None:
+            del self._calls[request.call_id]  # a finished call's Call-ID reused: a new call
+        while len(self._calls) >= self.max_calls:
+            _old_id, old = self._calls.popitem(last=False)
+            self.evicted += 1
+            if self.evicted == 1 or self.evicted % 1000 == 0:
+                log.warning(
+                    "%s: more than %d calls at once; %d forgotten so far",
+                    self.name,
+                    self.max_calls,
+                    self.evicted,
+                )
+            if old.final is None:
+                self._emit(old, CallState.MISSED, "forgotten: too many calls at once")
+        try:
+            identity = caller_identity(request, self.identity_headers)
+        except ValueError:
+            identity = CallerIdentity(None, "", False)
+        call = _Call(
+            call_id=request.call_id,
+            invite=request,
+            branch=branch,
+            cseq=request.cseq.number,
+            from_tag=request.from_addr.tag,
+            to_tag=secrets.token_hex(8),
+            reply=reply,
+            identity=identity,
+            line=request.uri.user or "",
+            started_at=_now(),
+            rang_at=time.monotonic(),
+        )
+        self._calls[call.call_id] = call
+        self._respond(request, reply, 100, "Trying", call.to_tag)
+        contact = f"Contact: <sip:{_contact_user(call.line)}{self._contact_host()}>"
+        call.last_response = self._respond(request, reply, 180, "Ringing", call.to_tag, (contact,))
+        self._emit(call, CallState.RINGING)
+
+    def _contact_host(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @staticmethod
+    def _same_transaction(call: _Call, request: SipRequest, branch: str | None) -> bool:
+        assert request.cseq is not None and request.from_addr is not None
+        if request.cseq.number != call.cseq:
+            return False
+        if branch is not None or call.branch is not None:
+            return branch == call.branch
+        return request.from_addr.tag == call.from_tag  # RFC 2543 peers: no magic cookie
+
+    def _find(self, request: SipRequest) -> _Call | None:
+        assert request.call_id is not None
+        return self._calls.get(request.call_id)
+
+    def _ack(self, request: SipRequest) -> None:
+        call = self._find(request)
+        if call is not None and call.final is not None:
+            call.retransmit_at = None  # the ACK of our 487/480: absorbed
+
+    def _cancel(self, request: SipRequest, reply: _Reply) -> None:
+        call = self._find(request)
+        assert request.cseq is not None
+        via = request.vias[0]
+        branch = via.branch if via.rfc3261_branch else None
+        if call is None or not self._same_transaction(call, request, branch):
+            self._respond(request, reply, 481, "Call/Transaction Does Not Exist")
+            return
+        self._respond(request, reply, 200, "OK", call.to_tag)
+        if call.final is None:
+            self._terminate(call, request)
+
+    def _bye(self, request: SipRequest, reply: _Reply) -> None:
+        call = self._find(request)
+        if call is None:
+            self._respond(request, reply, 481, "Call/Transaction Does Not Exist")
+            return
+        self._respond(request, reply, 200, "OK", call.to_tag)
+        if call.final is None:
+            if call.answered_at is not None:
+                self._finish(call, CallState.ENDED, _reason_text(request))
+            else:
+                self._terminate(call, request)  # the caller gave up on an early dialog
+
+    def _terminate(self, call: _Call, request: SipRequest) -> None:
+        """487 to the INVITE; ANSWERED_ELSEWHERE or MISSED after what the request says."""
+        call.last_response = _add_headers(
+            response_for(call.invite, 487, "Request Terminated", call.to_tag),
+            (f"Server: {_USER_AGENT}",),
+        )
+        self._send(call.last_response, call.reply)
+        state = CallState.MISSED
+        for reason in request.reasons:
+            if reason.protocol.upper() == "SIP" and reason.cause == 200:
+                state = CallState.ANSWERED_ELSEWHERE
+                break
+        self._finish(call, state, _reason_text(request))
+
+    def _finish(self, call: _Call, state: CallState, reason: str) -> None:
+        now = time.monotonic()
+        call.final = state
+        call.final_at = now
+        if call.reply.connection is None and call.last_response.startswith(b"SIP/2.0 4"):
+            call.retransmit_at = now + T1
+            call.retransmit_interval = T1
+        self._calls.move_to_end(call.call_id)
+        self._emit(call, state, reason)
+
+    def _emit(self, call: _Call, state: CallState, reason: str = "") -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        event = CallEvent(
+            call_id=f"sip:{call.call_id}",
+            state=state,
+            source=self.name,
+            remote_number=call.identity.number,
+            remote_display_name=call.identity.display_name,
+            withheld=call.identity.withheld,
+            line=call.line,
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            reason=reason,
+        )
+        try:
+            sink(event)
+        except Exception:  # a broken consumer must not end the source
+            log.warning(
+                "%s: the sink failed on %s %s", self.name, event.call_id, state.value, exc_info=True
+            )
+
+    # --- timers -------------------------------------------------------------------------
+
+    def _on_timer(self, now: float) -> None:
+        expired: list[str] = []
+        for call in self._calls.values():
+            if call.final is None:
+                if now - call.rang_at > self.ring_timeout:
+                    call.last_response = _add_headers(
+                        response_for(call.invite, 480, "Temporarily Unavailable", call.to_tag),
+                        (f"Server: {_USER_AGENT}",),
+                    )
+                    self._send(call.last_response, call.reply)
+                    self._finish(call, CallState.MISSED, "rang too long without a CANCEL")
+                    break  # _finish reorders the dict; the rest waits for the next tick
+                continue
+            if now - call.final_at > self.linger:
+                expired.append(call.call_id)
+            elif call.retransmit_at is not None and now >= call.retransmit_at:
+                self._send(call.last_response, call.reply)
+                call.retransmit_interval = min(call.retransmit_interval * 2, T2)
+                call.retransmit_at = now + call.retransmit_interval
+        for call_id in expired:
+            del self._calls[call_id]
+        for conn in list(self._connections.values()):
+            if now - conn.last_active > TCP_IDLE:
+                self._close_connection(conn)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _reason_text(request: SipRequest) -> str:
+    for reason in request.reasons:
+        text = reason.text or (f"cause {reason.cause}" if reason.cause is not None else "")
+        return f"{reason.protocol}: {text}" if text else reason.protocol
+    return ""
+
+
+def _contact_user(line: str) -> str:
+    safe = "".join(c for c in line if c.isascii() and (c.isalnum() or c in "-_.!~*'()+"))
+    return f"{safe}@" if safe else ""
+
+
+def _host_differs(via_host: str, source: str) -> bool:
+    try:
+        return ip_address(via_host.strip("[]")) != ip_address(source)
+    except ValueError:
+        return True  # a host name: RFC 3261 always adds received then
+
+
+def _stamp_via(headers: Headers, source_host: str, source_port: int, received: bool) -> Headers:
+    """A copy of ``headers`` whose top Via carries received= and a filled-in rport."""
+    out = Headers()
+    done = False
+    for name, value in headers:
+        if name == "Via" and not done:
+            done = True
+            values = split_header_list(value)
+            parts = split_params(values[0])
+            kept = [parts[0]]
+            for part in parts[1:]:
+                key = part.partition("=")[0].strip(" \t").lower()
+                if key == "received":
+                    continue
+                if key == "rport":
+                    part = f"rport={source_port}"
+                kept.append(part)
+            if received:
+                kept.append(f"received={source_host}")
+            values[0] = ";".join(kept)
+            value = ", ".join(values)
+        out.add(name, value)
+    return out
+
+
+def _via_destination(via: Via, source: tuple[str, int]) -> tuple[str, int]:
+    params = dict(via.params)
+    host = source[0] if (_host_differs(via.host, source[0]) or "rport" in params) else via.host
+    port = source[1] if "rport" in params else (via.port or 5060)
+    return host.strip("[]"), port
+
+
+def _first_via(data: bytes) -> Via | None:
+    """The top Via of a message the parser refused, if one can be read at all."""
+    for line in _raw_header_lines(data):
+        name, _, value = line.partition(":")
+        if name.strip(" \t").lower() in ("via", "v"):
+            try:
+                return parse_via(split_header_list(value.strip(" \t"))[0])
+            except (SipParseError, IndexError):
+                return None
+    return None
+
+
+def _raw_header_lines(data: bytes) -> list[str]:
+    head = data[:MAX_MESSAGE_SIZE].lstrip(b"\r\n").split(b"\r\n\r\n", 1)[0]
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    return [line for line in lines[1:101] if line and line[0] not in " \t"]
+
+
+def _bad_request(data: bytes, error: SipParseError, request: SipRequest | None) -> bytes | None:
+    """400 (or 505) for a request we could not accept; None for responses, ACKs and garbage."""
+    code = 505 if error.status == 505 else 400
+    phrase = "Version Not Supported" if code == 505 else "Bad Request"
+    detail = "".join(c if c.isprintable() and c.isascii() else "?" for c in error.reason)[:120]
+    reason = f"{phrase} ({detail})" if detail else phrase
+    if request is not None:
+        if request.method == "ACK":
+            return None
+        return response_for(request, code, reason, secrets.token_hex(6))
+    first_line = data.lstrip(b"\r\n").split(b"\r\n", 1)[0]
+    method = first_line.split(b" ", 1)[0].upper()
+    if not method or method.startswith(b"SIP/") or method == b"ACK" or _first_via(data) is None:
+        return None
+    lines = [f"SIP/2.0 {code} {reason}"]
+    wanted = {"via": "Via", "v": "Via", "from": "From", "f": "From", "to": "To", "t": "To"}
+    wanted |= {"call-id": "Call-ID", "i": "Call-ID", "cseq": "CSeq"}
+    for line in _raw_header_lines(data):
+        name, _, value = line.partition(":")
+        canonical = wanted.get(name.strip(" \t").lower())
+        if canonical and not any(c in value for c in "\r\n"):
+            lines.append(f"{canonical}: {value.strip(_WS)}")
+    lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "replace")
+
+
+def _add_headers(response: bytes, lines: Sequence[str]) -> bytes:
+    """``lines`` inserted before the Content-Length that ends a bodiless response."""
+    head, sep, rest = response.rpartition(b"Content-Length: 0\r\n\r\n")
+    if not sep or rest:
+        return response
+    extra = "".join(f"{line}\r\n" for line in lines).encode("utf-8")
+    return head + extra + sep
