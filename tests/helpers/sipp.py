@@ -259,6 +259,26 @@ class SippPeers:
             timeout,
         )
 
+    def register(
+        self,
+        user: SipUser,
+        contact: str,
+        *,
+        password: str | None = None,
+        expires: int = 60,
+        name: str = "register",
+        timeout: float = 10.0,
+    ) -> SippPeer:
+        """REGISTER ``contact`` (``host:port``) for ``user`` with digest auth (uac_register)."""
+        if self.registrar is None:
+            raise ValueError("no registrar to register with")
+        secret = user.password if password is None else password
+        keys = {"contact": contact, "expires": str(expires)}
+        extra = ["-s", user.name, "-au", user.name, "-ap", secret]
+        return self._start(
+            name, "uac_register", self.registrar.hostport, keys, extra, None, timeout
+        )
+
     def stop_all(self) -> None:
         for peer in self.peers:
             peer.stop()

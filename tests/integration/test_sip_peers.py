@@ -34,6 +34,20 @@ def test_register_with_a_wrong_password_is_refused(kamailio: KamailioServer, sip
     assert 200 not in result.statuses
 
 
+def test_sipp_registers_with_digest_auth(kamailio: KamailioServer, sipp: SippPeers) -> None:
+    user = kamailio.user("101")
+    accepted = sipp.register(user, "127.0.0.1:45998", expires=5).wait(timeout=15)
+    refused = sipp.register(user, "127.0.0.1:45998", password="wrong", name="wrong").wait(
+        timeout=15
+    )
+
+    assert accepted.ok, accepted.describe()
+    assert accepted.received("200")
+    assert not refused.ok
+    assert refused.received("403")
+    assert not refused.received("200")
+
+
 def test_a_registered_phone_is_called_and_answers(
     kamailio: KamailioServer, sipsak: str, sipp: SippPeers
 ) -> None:
