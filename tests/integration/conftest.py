@@ -2,6 +2,7 @@
 
 - ``kamailio``: a running `KamailioServer` for the session (``.hostport``, ``.realm``,
   ``.user("100")`` -> name + password generated for the session, ``.uri("100")``).
+- ``kamailio_sha256``: the same, but challenging for SHA-256 digests (``algorithm=SHA-256``).
 - ``sipp``: a `SippPeers` for one test: ``.uas()`` starts a desk phone, ``.uac("100")`` a
   caller through the registrar; every peer still running is stopped when the test ends.
 - ``sipsak``: the path of sipsak, for `tests.helpers.sipp.register`.
@@ -23,6 +24,21 @@ from tests.helpers.sipp import SippPeers, sipp_peers
 def kamailio_or_reason() -> Iterator[KamailioServer | str]:
     with kamailio_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def kamailio_sha256_or_reason() -> Iterator[KamailioServer | str]:
+    with kamailio_server(algorithm="SHA-256") as server:
+        yield server
+
+
+@pytest.fixture
+def kamailio_sha256(kamailio_sha256_or_reason: KamailioServer | str) -> KamailioServer:
+    """A second registrar whose challenges ask for SHA-256 digests (qop=auth)."""
+    if isinstance(kamailio_sha256_or_reason, str):
+        unavailable(kamailio_sha256_or_reason)
+        raise AssertionError("unreachable")
+    return kamailio_sha256_or_reason
 
 
 @pytest.fixture

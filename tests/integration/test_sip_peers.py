@@ -6,6 +6,11 @@ Our own user agent is not used here; these tests prove the fixtures other tests 
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
+import socket
+
 import pytest
 
 from tests.helpers.kamailio import KamailioServer
@@ -32,6 +37,69 @@ def test_register_with_a_wrong_password_is_refused(kamailio: KamailioServer, sip
     assert result.statuses[0] == 401
     assert result.statuses[-1] in (401, 403)
     assert 200 not in result.statuses
+
+
+def _register_raw(server: KamailioServer, user: str, password: str) -> tuple[str, str]:
+    """REGISTER by hand, answering the challenge with its algorithm: (challenge, final reply)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(3)
+        port = sock.getsockname()[1]
+        call_id = secrets.token_hex(8)
+
+        def send(cseq: int, extra: str = "") -> str:
+            sock.sendto(
+                (
+                    f"REGISTER {server.uri()} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{port};rport;branch=z9hG4bK{secrets.token_hex(6)}\r\n"
+                    f"From: <sip:{user}@{server.hostport}>;tag=raw\r\n"
+                    f"To: <sip:{user}@{server.hostport}>\r\n"
+                    f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+                    f"Contact: <sip:{user}@127.0.0.1:{port}>\r\nExpires: 5\r\n{extra}"
+                    "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                ).encode(),
+                server.address,
+            )
+            return sock.recv(65535).decode()
+
+        challenge = send(1)
+        fields = dict(re.findall(r'(\w+)="?([^",\r\n]+)"?', challenge.split("Digest", 1)[1]))
+        algorithm = fields.get("algorithm", "MD5")
+        digest = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}[algorithm]
+
+        def h(text: str) -> str:
+            return digest(text.encode()).hexdigest()
+
+        uri, cnonce, nc = server.uri(), secrets.token_hex(4), "00000001"
+        ha1 = h(f"{user}:{fields['realm']}:{password}")
+        ha2 = h(f"REGISTER:{uri}")
+        response = h(f"{ha1}:{fields['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        header = (
+            f'Authorization: Digest username="{user}", realm="{fields["realm"]}", '
+            f'nonce="{fields["nonce"]}", uri="{uri}", response="{response}", '
+            f'algorithm={algorithm}, qop=auth, nc={nc}, cnonce="{cnonce}"\r\n'
+        )
+        return challenge, send(2, header)
+
+
+def test_the_registrar_can_challenge_for_sha256_digests(
+    kamailio_sha256: KamailioServer,
+) -> None:
+    user = kamailio_sha256.user("100")
+    challenge, reply = _register_raw(kamailio_sha256, user.name, user.password)
+    assert "algorithm=SHA-256" in challenge
+    assert 'qop="auth"' in challenge
+    assert reply.startswith("SIP/2.0 200 "), reply
+
+    _, refused = _register_raw(kamailio_sha256, user.name, "wrong")
+    assert refused.startswith("SIP/2.0 403 "), refused
+
+
+def test_the_md5_registrar_accepts_a_hand_made_digest(kamailio: KamailioServer) -> None:
+    user = kamailio.user("101")
+    challenge, reply = _register_raw(kamailio, user.name, user.password)
+    assert "algorithm=MD5" in challenge
+    assert reply.startswith("SIP/2.0 200 "), reply
 
 
 def test_sipp_registers_with_digest_auth(kamailio: KamailioServer, sipp: SippPeers) -> None:
