@@ -11,9 +11,10 @@ import pytest
 
 from desktop_crm.cti.events import CallEvent, CallState
 from desktop_crm.cti.sip import SipResponse, parse_message
-from desktop_crm.cti.sip.agent import SipListener
+from desktop_crm.cti.sip.agent import SipListener, listener_from_settings
 from desktop_crm.cti.sip.client import SipClientError, send_call
 from tests.helpers.integration import testdata as shared_testdata
+from tests.unit.test_sip_rfc4475 import CASES, REJECT
 
 
 class Events:
@@ -359,6 +360,24 @@ def test_bad_settings() -> None:
         SipListener(identity_headers=("Diversion",))
 
 
+def test_listener_from_settings() -> None:
+    agent = listener_from_settings(
+        {"name": "office", "host": "127.0.0.1", "port": 5070, "transports": ["udp"]}
+    )
+    assert (agent.name, agent.port, agent.transports) == ("sip:office", 5070, ("udp",))
+    assert agent.identity_headers == ("P-Asserted-Identity", "Remote-Party-ID", "From")
+    default = listener_from_settings({})
+    assert (default.name, default.host, default.port) == ("sip", "127.0.0.1", 5062)
+    with pytest.raises(ValueError, match=r"sip\.prot: unknown key"):
+        listener_from_settings({"prot": 1})
+    with pytest.raises(ValueError, match=r"sip\.port: expected a whole number"):
+        listener_from_settings({"port": "5062"})
+    with pytest.raises(ValueError, match="transports"):
+        listener_from_settings({"transports": ["tls"]})
+    with pytest.raises(ValueError, match="Diversion"):
+        listener_from_settings({"identity_headers": ["Diversion"]})
+
+
 def test_port_in_use_is_reported(listener: SipListener) -> None:
     other = SipListener(name="sip:clash", port=listener.port)
     with pytest.raises(OSError, match="cannot listen"):
@@ -382,20 +401,32 @@ def test_a_failing_sink_does_not_end_the_listener(listener: SipListener) -> None
 
 
 def test_rfc4475_messages_do_not_hurt(listener: SipListener, events: Events) -> None:
+    """Every torture message: the listener survives, refuses the invalid ones, and still works.
+
+    The messages' Vias name other hosts, so answers go there (RFC 3261 §18.2.2), not to us;
+    an OPTIONS after each message is the barrier that says the listener has dealt with it.
+    """
     folder = shared_testdata("rfc4475")
     files = sorted(folder.glob("*.dat"))
     assert files
     p = Peer(listener)
     try:
-        for path in files:
+        for n, path in enumerate(files):
+            malformed, rang = listener.malformed, len(events.items)
             p.send(path.read_bytes())
-            p.responses(0.05)
+            p.send(p.request("OPTIONS", call_id=f"barrier-{n}", branch=f"z9hG4bKb{n}"))
+            answers = p.responses(0.1)
+            assert any(r.call_id == f"barrier-{n}" and r.status == 200 for r in answers), path.name
             assert listener.running, path.name
-        before = len(events.items)
+            verdict = CASES.get(path.name, (REJECT, ""))[0]
+            if verdict == REJECT:
+                assert listener.malformed == malformed + 1, path.name
+                assert len(events.items) == rang, f"{path.name} rang"
+        rang = len(events.items)
         p.send(p.request("INVITE", call_id="after-rfc4475", branch="z9hG4bKafter"))
         answers = [r for r in p.responses(0.5) if r.call_id == "after-rfc4475"]
         assert [r.status for r in answers] == [100, 180]
-        got = events.wait_for(before + 1)
+        got = events.wait_for(rang + 1)
         assert got[-1].call_id == "sip:after-rfc4475"
     finally:
         p.close()

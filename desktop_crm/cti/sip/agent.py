@@ -54,10 +54,11 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from ipaddress import ip_address
+from typing import Any
 
 from desktop_crm.cti.events import CallEvent, CallSink, CallState
 from desktop_crm.cti.sip.caller import (
@@ -78,7 +79,7 @@ from desktop_crm.cti.sip.message import (
     stream_message_length,
 )
 
-__all__ = ["DEFAULT_PORT", "TRANSPORTS", "SipListener"]
+__all__ = ["DEFAULT_PORT", "SETTINGS_KEYS", "TRANSPORTS", "SipListener", "listener_from_settings"]
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,6 @@ class _Call:
     # retransmission of a final response over UDP until the ACK (RFC 3261 Timer G)
     retransmit_at: float | None = None
     retransmit_interval: float = T1
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class SipListener:
@@ -666,16 +666,11 @@ class SipListener:
 
     def _on_timer(self, now: float) -> None:
         expired: list[str] = []
+        given_up: list[_Call] = []
         for call in self._calls.values():
             if call.final is None:
                 if now - call.rang_at > self.ring_timeout:
-                    call.last_response = _add_headers(
-                        response_for(call.invite, 480, "Temporarily Unavailable", call.to_tag),
-                        (f"Server: {_USER_AGENT}",),
-                    )
-                    self._send(call.last_response, call.reply)
-                    self._finish(call, CallState.MISSED, "rang too long without a CANCEL")
-                    break  # _finish reorders the dict; the rest waits for the next tick
+                    given_up.append(call)
                 continue
             if now - call.final_at > self.linger:
                 expired.append(call.call_id)
@@ -685,9 +680,70 @@ class SipListener:
                 call.retransmit_at = now + call.retransmit_interval
         for call_id in expired:
             del self._calls[call_id]
+        for call in given_up:
+            call.last_response = _add_headers(
+                response_for(call.invite, 480, "Temporarily Unavailable", call.to_tag),
+                (f"Server: {_USER_AGENT}",),
+            )
+            self._send(call.last_response, call.reply)
+            self._finish(call, CallState.MISSED, "rang too long without a CANCEL")
         for conn in list(self._connections.values()):
             if now - conn.last_active > TCP_IDLE:
                 self._close_connection(conn)
+
+
+#: The keys of a ``[[sip]]`` settings table.
+SETTINGS_KEYS = frozenset(
+    {"name", "mode", "host", "port", "transports", "identity_headers", "max_calls"}
+)
+
+
+def listener_from_settings(entry: Mapping[str, Any], where: str = "sip") -> SipListener:
+    """A listener from one ``[[sip]]`` table; ValueError names the key that is wrong.
+
+    ``name`` defaults to ``"sip"``, ``mode`` to ``"listen"``, ``host`` to ``127.0.0.1``,
+    ``port`` to 5062, ``transports`` to ``["udp", "tcp"]``, ``identity_headers`` to
+    ``["P-Asserted-Identity", "Remote-Party-ID", "From"]``.
+    """
+    unknown = sorted(set(entry) - SETTINGS_KEYS)
+    if unknown:
+        raise ValueError(
+            f"{where}.{unknown[0]}: unknown key (known: {', '.join(sorted(SETTINGS_KEYS))})"
+        )
+
+    def text(key: str, default: str) -> str:
+        value = entry.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{where}.{key}: expected text, got {value!r}")
+        return value.strip()
+
+    def texts(key: str, default: Sequence[str]) -> tuple[str, ...]:
+        value = entry.get(key, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{where}.{key}: expected a list of names, got {value!r}")
+        return tuple(value)
+
+    def integer(key: str, default: int) -> int:
+        value = entry.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{where}.{key}: expected a whole number, got {value!r}")
+        return value
+
+    name = text("name", "sip")
+    try:
+        return SipListener(
+            name=name if name == "sip" or name.startswith("sip:") else f"sip:{name}",
+            mode=text("mode", "listen"),
+            host=text("host", "127.0.0.1"),
+            port=integer("port", DEFAULT_PORT),
+            transports=texts("transports", TRANSPORTS),
+            identity_headers=texts("identity_headers", DEFAULT_IDENTITY_HEADERS),
+            max_calls=integer("max_calls", MAX_CALLS),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 # --- helpers ----------------------------------------------------------------------------
