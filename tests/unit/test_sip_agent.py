@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from desktop_crm.cti.events import CallEvent, CallState
-from desktop_crm.cti.sip import SipResponse, parse_message
+from desktop_crm.cti.sip import SipRequest, SipResponse, parse_message, response_for
 from desktop_crm.cti.sip.agent import SipListener, listener_from_settings
 from desktop_crm.cti.sip.client import SipClientError, send_call
 from tests.helpers.integration import testdata as shared_testdata
@@ -171,6 +171,32 @@ def test_no_listener_is_a_clear_error() -> None:
         probe.close()
     with pytest.raises(SipClientError, match="not a sip"):
         send_call("mailto:a@b", "0421")
+
+
+def test_a_refusing_target_is_a_clear_error() -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(3)
+    port = server.getsockname()[1]
+    seen: list[str] = []
+
+    def busy() -> None:
+        data, address = server.recvfrom(65536)
+        invite = parse_message(data)
+        assert isinstance(invite, SipRequest)
+        server.sendto(response_for(invite, 486, "Busy Here", "t1"), address)
+        ack, _ = server.recvfrom(65536)  # the client ACKs the rejection
+        seen.append(ack.split(b" ", 1)[0].decode())
+
+    thread = threading.Thread(target=busy, name="busy-uas")
+    thread.start()
+    try:
+        with pytest.raises(SipClientError, match="refused the call: 486 Busy Here"):
+            send_call(f"sip:201@127.0.0.1:{port}", "0421")
+    finally:
+        thread.join(4)
+        server.close()
+    assert seen == ["ACK"]
 
 
 # --- hand-written messages -------------------------------------------------------------------

@@ -204,6 +204,8 @@ def send_call(
         ) from None
     try:
         return _run(_Call(uri, link, number, name), ring_seconds, answer, timeout)
+    except SipParseError as exc:  # a TCP stream we cannot frame
+        raise SipClientError(f"{host}:{port} sent a malformed message: {exc.reason}") from None
     except ConnectionRefusedError:
         raise SipClientError(
             f"nothing listens on {host}:{port} ({transport.upper()}): is desktop-crm listen "
