@@ -160,6 +160,14 @@ def test_tcp_transport(listener: SipListener, events: Events) -> None:
     assert got[0].remote_display_name == "Ann"
 
 
+def test_unframeable_tcp_stream_is_closed(listener: SipListener, events: Events) -> None:
+    with socket.create_connection(("127.0.0.1", listener.port), timeout=2) as conn:
+        conn.sendall(b"OPTIONS sip:201@127.0.0.1 SIP/2.0\r\nVia: x\r\n\r\n")  # no length
+        assert conn.recv(100) == b""  # closed by the listener
+    send_call(target(listener), "0421", ring_seconds=0.0, transport="tcp")
+    assert states(events.wait_for(2)) == [CallState.RINGING, CallState.MISSED]
+
+
 def test_no_listener_is_a_clear_error() -> None:
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     probe.bind(("127.0.0.1", 0))  # a port that answers nothing

@@ -305,9 +305,10 @@ class SipListener:
     def _run(self) -> None:
         selector = self._selector
         assert selector is not None
+        next_tick = time.monotonic() + _TICK
         try:
             while not self._stop.is_set():
-                for key, _events in selector.select(_TICK):
+                for key, _events in selector.select(max(next_tick - time.monotonic(), 0)):
                     if self._stop.is_set():
                         break
                     try:
@@ -316,8 +317,12 @@ class SipListener:
                         log.warning(
                             "%s: unexpected error handling a packet", self.name, exc_info=True
                         )
+                now = time.monotonic()
+                if now < next_tick:
+                    continue  # timers walk every call: a few times a second, not per packet
+                next_tick = now + _TICK
                 try:
-                    self._on_timer(time.monotonic())
+                    self._on_timer(now)
                 except Exception:
                     log.warning("%s: unexpected error in the timers", self.name, exc_info=True)
         finally:
