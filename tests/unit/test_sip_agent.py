@@ -400,6 +400,8 @@ def test_listener_from_settings() -> None:
     )
     assert (agent.name, agent.port, agent.transports) == ("sip:office", 5070, ("udp",))
     assert agent.identity_headers == ("P-Asserted-Identity", "Remote-Party-ID", "From")
+    as_text = listener_from_settings({"transports": "udp, tcp", "identity_headers": "from"})
+    assert (as_text.transports, as_text.identity_headers) == (("udp", "tcp"), ("From",))
     default = listener_from_settings({})
     assert (default.name, default.host, default.port) == ("sip", "127.0.0.1", 5062)
     with pytest.raises(ValueError, match=r"sip\.prot: unknown key"):

@@ -708,7 +708,8 @@ def listener_from_settings(entry: Mapping[str, Any], where: str = "sip") -> SipL
 
     ``name`` defaults to ``"sip"``, ``mode`` to ``"listen"``, ``host`` to ``127.0.0.1``,
     ``port`` to 5062, ``transports`` to ``["udp", "tcp"]``, ``identity_headers`` to
-    ``["P-Asserted-Identity", "Remote-Party-ID", "From"]``.
+    ``["P-Asserted-Identity", "Remote-Party-ID", "From"]`` (lists may also be written as
+    comma-separated text, ``"udp, tcp"``), ``max_calls`` to 10,000.
     """
     unknown = sorted(set(entry) - SETTINGS_KEYS)
     if unknown:
@@ -724,8 +725,8 @@ def listener_from_settings(entry: Mapping[str, Any], where: str = "sip") -> SipL
 
     def texts(key: str, default: Sequence[str]) -> tuple[str, ...]:
         value = entry.get(key, list(default))
-        if isinstance(value, str):
-            value = [value]
+        if isinstance(value, str):  # "udp, tcp": the settings file may hold lists as text
+            value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"{where}.{key}: expected a list of names, got {value!r}")
         return tuple(value)
