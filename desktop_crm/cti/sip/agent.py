@@ -641,7 +641,6 @@ class SipListener:
         if call.reply.connection is None and call.last_response.startswith(b"SIP/2.0 4"):
             call.retransmit_at = now + T1
             call.retransmit_interval = T1
-        self._calls.move_to_end(call.call_id)
         self._emit(call, state, reason)
 
     def _emit(self, call: _Call, state: CallState, reason: str = "") -> None:
