@@ -34,17 +34,24 @@ REALM = "crm.test"
 DEFAULT_USERS = ("100", "101", "102", "200")
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
+    """A port free for both UDP and TCP on 127.0.0.1, and not handed out before (with its
+    neighbours: sipp's media sockets take the port after the one it is given, and +2)."""
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
             udp.bind(("127.0.0.1", 0))
             port = int(udp.getsockname()[1])
+            if port in _handed_out:
+                continue
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
                 try:
                     tcp.bind(("127.0.0.1", port))
                 except OSError:
                     continue
+                _handed_out.update(range(port - 3, port + 4))
                 return port
     raise RuntimeError("no free UDP+TCP port on 127.0.0.1")
 

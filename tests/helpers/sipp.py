@@ -24,6 +24,7 @@ from tests.helpers.kamailio import KamailioServer, SipUser, free_port
 SCENARIOS = Path(__file__).resolve().parents[1] / "integration" / "scenarios"
 SIPP_PACKAGE = "sip-tester"
 SIPSAK_PACKAGE = "sipsak"
+SIPP_BIND_FAILED = 254  # sipp's exit code when it cannot bind a socket
 _LOG_SEPARATOR = re.compile(r"^-{20,} \d{4}-\d\d-\d\d [\d:.]+$", re.MULTILINE)
 
 
@@ -154,12 +155,41 @@ class SippPeers:
         remote: str | None,
         keys: dict[str, str],
         extra: Iterable[str],
-        port: int | None,
+        timeout: float,
+        attempts: int = 3,
+    ) -> SippPeer:
+        """Start sipp and wait until it listens; if it lost a race for a port, try new ports."""
+        for attempt in range(1, attempts + 1):
+            folder = self.folder / f"{len(self.peers):02d}-{name}-{attempt}"
+            peer = self._spawn(folder, name, scenario_name, remote, keys, extra, timeout)
+            deadline = time.monotonic() + 5
+            while peer.proc.poll() is None and time.monotonic() < deadline:
+                if _udp_port_bound(peer.port):
+                    time.sleep(0.02)  # a sipp that failed to bind exits right away
+                    if peer.proc.poll() is None:
+                        self.peers.append(peer)
+                        return peer
+                time.sleep(0.02)
+            if peer.proc.poll() not in (None, SIPP_BIND_FAILED):
+                self.peers.append(peer)  # a quick caller that has already finished
+                return peer
+            result = peer.stop()
+            if attempt == attempts:
+                raise RuntimeError(f"sipp {name} did not start:\n{result.describe()}")
+        raise AssertionError("unreachable")
+
+    def _spawn(
+        self,
+        folder: Path,
+        name: str,
+        scenario_name: str,
+        remote: str | None,
+        keys: dict[str, str],
+        extra: Iterable[str],
         timeout: float,
     ) -> SippPeer:
-        folder = self.folder / f"{len(self.peers):02d}-{name}"
         folder.mkdir(parents=True)
-        port = port or free_port()
+        port = free_port()
         command = [self.sipp]
         if remote:
             command.append(remote)
@@ -199,14 +229,7 @@ class SippPeers:
                 cwd=folder,
                 start_new_session=True,
             )
-        peer = SippPeer(name, port, folder, proc, command)
-        self.peers.append(peer)
-        deadline = time.monotonic() + 5
-        while not _udp_port_bound(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sipp {name} did not start:\n{peer.stop().describe()}")
-            time.sleep(0.02)
-        return peer
+        return SippPeer(name, port, folder, proc, command)
 
     def uas(
         self,
@@ -220,7 +243,7 @@ class SippPeers:
     ) -> SippPeer:
         """A desk phone listening on 127.0.0.1:<its port>; register it with `register`."""
         extra = ["-d", str(answer_ms), *extra]
-        return self._start(name, scenario_name, None, dict(keys or {}), extra, None, timeout)
+        return self._start(name, scenario_name, None, dict(keys or {}), extra, timeout)
 
     def uac(
         self,
@@ -255,7 +278,6 @@ class SippPeers:
             remote,
             all_keys,
             ["-s", service, "-d", str(pause_ms), *extra],
-            None,
             timeout,
         )
 
@@ -275,9 +297,7 @@ class SippPeers:
         secret = user.password if password is None else password
         keys = {"contact": contact, "expires": str(expires)}
         extra = ["-s", user.name, "-au", user.name, "-ap", secret]
-        return self._start(
-            name, "uac_register", self.registrar.hostport, keys, extra, None, timeout
-        )
+        return self._start(name, "uac_register", self.registrar.hostport, keys, extra, timeout)
 
     def stop_all(self) -> None:
         for peer in self.peers:
