@@ -31,7 +31,9 @@ MODULES_DIRS = (
     "/usr/lib/kamailio/modules",
 )
 REALM = "crm.test"
-DEFAULT_USERS = ("100", "101", "102", "200")
+# extensions 100-119 and 200-209; a test that registers should unregister (expires 0) at its
+# end or use an extension of its own, since the registrar lives for the whole session
+DEFAULT_USERS = tuple(str(n) for n in (*range(100, 120), *range(200, 210)))
 
 
 _handed_out: set[int] = set()

@@ -323,6 +323,7 @@ def register(
     *,
     password: str | None = None,
     expires: int = 60,
+    transport: str = "udp",
     timeout: float = 10.0,
 ) -> RegisterResult:
     """REGISTER ``contact`` (``host:port``) for a user with sipsak; its output has no password."""
@@ -340,6 +341,8 @@ def register(
         registrar.uri(name),
         "-a",
         secret,
+        "-E",
+        transport,
         "-vvv",
     ]
     proc = subprocess.run(

@@ -29,6 +29,14 @@ def test_register_with_the_right_password_is_accepted(
     assert kamailio.user("101").password not in result.output
 
 
+def test_register_over_tcp(kamailio: KamailioServer, sipsak: str) -> None:
+    user = kamailio.user("103")
+    result = register(sipsak, kamailio, user, "127.0.0.1:45997", expires=5, transport="tcp")
+    assert result.returncode == 0, result.output
+    assert "Via: SIP/2.0/TCP 127.0.0.1:" in result.output
+    assert result.statuses[-1] == 200
+
+
 def test_register_with_a_wrong_password_is_refused(kamailio: KamailioServer, sipsak: str) -> None:
     result = register(
         sipsak, kamailio, "101", "127.0.0.1:45999", password="not-the-password", expires=5
