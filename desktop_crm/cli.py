@@ -111,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--speed", type=float, default=1.0, help="time factor for --simulate")
 
+    p = command("simulate-call", cmd_simulate_call, "send a real SIP call to a running listener")
+    p.add_argument("number", metavar="NUMBER", help="the caller's number as the PBX delivers it")
+    p.add_argument("--name", help="the caller's display name")
+    p.add_argument(
+        "--to", metavar="sip:USER@HOST:PORT", help="default: the first [[sip]] table's bind"
+    )
+    p.add_argument("--ring-seconds", type=float, default=3.0, metavar="N")
+    p.add_argument(
+        "--answer",
+        action="store_true",
+        help="end as answered elsewhere (CANCEL with cause 200) instead of missed",
+    )
+    p.add_argument("--transport", choices=["udp", "tcp"], default=None)
+
     p = command("config", cmd_config, "show the effective settings or the settings file's path")
     p.add_argument("action", choices=["show", "path", "keys"])
 
@@ -384,7 +398,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     import threading
 
     from .cti.calllog import CallLogger
-    from .cti.listener import Listener, sources_from_settings
+    from .cti.listener import Listener, sip_sources_from_settings, sources_from_settings
     from .identify.rules import DialingRules
 
     settings = _settings(args)
@@ -395,13 +409,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         raise CommandError("--speed must be a positive number")
     try:
-        sources = sources_from_settings(entries)
+        sources = sip_sources_from_settings(settings.entries("sip"))
+        sources += sources_from_settings(entries)
     except (OSError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
     if not sources:
         raise CommandError(
-            "no call source is configured: add a [[simulator]] table to the settings "
-            "(desktop-crm config keys), or run with --simulate"
+            "no call source is configured: add a [[sip]] or [[simulator]] table to the "
+            "settings (desktop-crm config keys), or run with --simulate"
         )
     db, _ = open_database(args, settings)
     stop = threading.Event()
@@ -410,7 +425,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
     }
     listener = Listener(sources, CallLogger(db, rules), lambda r: _print_call(r, args.json))
     try:
-        listener.start()
+        try:
+            listener.start()
+        except OSError as exc:
+            raise CommandError(str(exc)) from exc
         names = ", ".join(source.name for source in sources)
         print(f"listening: {names}; database {db.display_url}", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
@@ -420,6 +438,33 @@ def cmd_listen(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         db.dispose()
+    return EXIT_OK
+
+
+def cmd_simulate_call(args: argparse.Namespace) -> int:
+    from .cti.sip.client import SipClientError, send_call
+
+    settings = _settings(args)
+    accounts = settings.entries("sip")
+    target = args.to
+    transport = args.transport
+    if target is None:
+        bind = accounts[0]["bind"] if accounts else "127.0.0.1:5062"
+        target = f"sip:crm@{bind}"
+        transport = transport or (accounts[0]["transport"] if accounts else "udp")
+    try:
+        result = send_call(
+            target,
+            args.number,
+            name=args.name,
+            ring_seconds=args.ring_seconds,
+            answer=args.answer,
+            transport=transport or "udp",
+        )
+    except (SipClientError, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
+    statuses = " ".join(str(code) for code in result.statuses)
+    print(f"sip:{result.call_id}: {statuses}")
     return EXIT_OK
 
 

@@ -158,6 +158,33 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
     ),
+    "sip": Section(
+        "sip",
+        "A SIP account the listener watches for incoming calls (one table per account).",
+        (
+            Setting("name", str, "sip", "name of this source in the history, e.g. office"),
+            Setting(
+                "mode",
+                str,
+                "listen",
+                "listen: receive INVITEs sent to bind (a PBX forks calls there); registering "
+                "at a registrar is not built yet",
+                ("listen",),
+            ),
+            Setting("bind", str, "127.0.0.1:5062", "address:port the user agent listens on"),
+            Setting("transport", str, "udp", "udp or tcp", ("udp", "tcp")),
+            Setting(
+                "identity_headers",
+                list,
+                ["P-Asserted-Identity", "Remote-Party-ID", "From"],
+                "where the caller's number is read, first found wins",
+            ),
+            Setting(
+                "max_calls", int, 10000, "calls kept in memory at once (a flood beyond is dropped)"
+            ),
+        ),
+        many=True,
+    ),
     "simulator": Section(
         "simulator",
         "Simulated incoming calls for demos, training and tests (desktop-crm listen).",

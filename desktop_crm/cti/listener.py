@@ -20,6 +20,7 @@ from typing import Any
 from .calllog import CallLogger, ResolvedCall
 from .events import CallEvent, CallSource
 from .simulator import Simulator
+from .sip.agent import listener_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,38 @@ class Listener:
                     self._on_result(result)
             except Exception:  # one bad event must not end the listener
                 log.warning("call event %s could not be handled", event.call_id, exc_info=True)
+
+
+def parse_bind(text: str, where: str) -> tuple[str, int]:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{where}.bind: expected address:port such as 127.0.0.1:5062, got {text!r}"
+        )
+    return host.strip("[]"), int(port)
+
+
+def sip_sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSource]:
+    """The ``[[sip]]`` tables of the settings as SIP user agents."""
+    out: list[CallSource] = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"[[sip]] #{number}"
+        host, port = parse_bind(str(entry["bind"]), where)
+        out.append(
+            listener_from_settings(
+                {
+                    "name": entry["name"],
+                    "mode": entry["mode"],
+                    "host": host,
+                    "port": port,
+                    "transports": [entry["transport"]],
+                    "identity_headers": list(entry["identity_headers"]),
+                    "max_calls": entry["max_calls"],
+                },
+                where,
+            )
+        )
+    return out
 
 
 def sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSource]:

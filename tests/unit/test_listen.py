@@ -142,3 +142,94 @@ def test_a_flood_is_bounded_and_nothing_queued_is_lost_on_stop(sqlite_db: Databa
     )  # what was queued was handled before stop returned
     with sqlite_db.session() as s:
         assert len(history.history(s, limit=1000)) == len(results)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_simulate_call_reaches_a_sip_listener_end_to_end(tmp_path: Path) -> None:
+    """The real path: a SIP INVITE over UDP → our user agent → look-up → history → JSON line."""
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = Database(url)
+    db.upgrade()
+    with db.session() as s:
+        juergen = records.create_contact(
+            s,
+            ContactInput(
+                first_name="Jürgen", last_name="Groß", phones=[PhoneInput("089/2020447-25")]
+            ),
+        ).id
+    port = _free_port()
+    config = tmp_path / "crm.toml"
+    config.write_text(f'[[sip]]\nname = "office"\nbind = "127.0.0.1:{port}"\n', encoding="utf-8")
+    exe = str(Path(sys.executable).parent / "desktop-crm")
+    common = ["--database", url, "--config", str(config)]
+    proc = subprocess.Popen(
+        [exe, *common, "listen", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        assert "listening: sip:office" in proc.stderr.readline()
+        sent = subprocess.run(
+            [
+                exe,
+                *common,
+                "simulate-call",
+                "+49 89 2020447-25",
+                "--name",
+                "Jürgen Groß",
+                "--ring-seconds",
+                "0.2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert sent.returncode == 0, sent.stderr
+        assert "100 180 487" in sent.stdout
+        ringing, missed = (json.loads(proc.stdout.readline()) for _ in range(2))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert (ringing["event"], missed["event"]) == ("call.ringing", "call.missed")
+    assert ringing["display_name"] == "Jürgen Groß"
+    assert [m["contact_id"] for m in ringing["matches"]] == [juergen]
+    assert sent.stdout.split(":", 2)[:2] == ["sip", ringing["call_id"].split(":", 1)[1]]
+    with db.session() as s:
+        [entry] = history.history(s, contact_id=juergen)
+        assert (entry.outcome, entry.source) == ("missed", "sip:office")
+    db.dispose()
+
+
+def test_a_busy_sip_port_is_one_clear_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        config = tmp_path / "crm.toml"
+        config.write_text(f'[[sip]]\nbind = "127.0.0.1:{port}"\n', encoding="utf-8")
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "desktop-crm"),
+                "--config",
+                str(config),
+                "--database",
+                f"sqlite:///{tmp_path / 'x.db'}",
+                "listen",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "cannot listen" in result.stderr
