@@ -42,7 +42,28 @@ _DISPLAY = Qt.ItemDataRole.DisplayRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 
-class ContactTableModel(QAbstractTableModel):
+class _ReadOnlyTable(QAbstractTableModel):
+    """What both tables share: read-only rows, translated column titles, row numbers."""
+
+    def titles(self) -> tuple[str, ...]:
+        """The column titles, translated; each table names its own."""
+        return ()
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if role != _DISPLAY:
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            return section + 1
+        titles = self.titles()
+        return titles[section] if 0 <= section < len(titles) else None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return _ROW_FLAGS
+
+
+class ContactTableModel(_ReadOnlyTable):
     """Contacts by id; rows are fetched lazily in blocks and cached until the next reset."""
 
     NAME, ORGANIZATION, PHONE, EMAIL, CITY = range(5)
@@ -133,27 +154,17 @@ class ContactTableModel(QAbstractTableModel):
             value = row.organization or row.phone or row.email
         return value
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if role != _DISPLAY:
-            return None
-        if orientation == Qt.Orientation.Vertical:
-            return section + 1
-        titles = (
+    def titles(self) -> tuple[str, ...]:
+        return (
             self.tr("Name"),
             self.tr("Organization"),
             self.tr("Phone"),
             self.tr("E-mail"),
             self.tr("City"),
         )
-        return titles[section] if 0 <= section < len(titles) else None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return _ROW_FLAGS
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(_ReadOnlyTable):
     """One contact's history, newest first (a page of entries, held completely)."""
 
     KIND, TIME, DIRECTION, SUBJECT = range(4)
@@ -207,20 +218,10 @@ class HistoryModel(QAbstractTableModel):
             return entry.body[:500]
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if role != _DISPLAY:
-            return None
-        if orientation == Qt.Orientation.Vertical:
-            return section + 1
-        titles = (
+    def titles(self) -> tuple[str, ...]:
+        return (
             self.tr("Type"),
             self.tr("Time"),
             self.tr("Direction / outcome"),
             self.tr("Subject"),
         )
-        return titles[section] if 0 <= section < len(titles) else None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return _ROW_FLAGS
