@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -169,7 +170,15 @@ class CallLogger:
     def tracked_calls(self) -> int:
         return len(self._calls)
 
-    def handle(self, event: CallEvent) -> ResolvedCall | None:
+    def handle(
+        self, event: CallEvent, *, announce: Callable[[ResolvedCall], None] | None = None
+    ) -> ResolvedCall | None:
+        """Identify and log ``event``; the result for a new state, else None.
+
+        With ``announce``, a new state is handed to it as soon as the caller is identified and
+        before the history row is written, so the pop-up does not wait for the database write
+        (its ``interaction_id`` is then None for a call's first event).
+        """
         call = self._track(event)
         rank = _RANK[event.state]
         new = rank > call.rank
@@ -182,6 +191,11 @@ class CallLogger:
             with self._db.session() as session:
                 if call.resolution is None:
                     call.resolution = self._resolve(session, call.first)
+                if new and announce is not None:
+                    try:
+                        announce(ResolvedCall(event, call.resolution, call.interaction_id))
+                    except Exception:  # whoever listens, the call is still logged
+                        log.warning("announcing call %s failed", event.call_id, exc_info=True)
                 self._write(session, call, event)
         except SQLAlchemyError as exc:
             # the next event of this call writes the complete state again

@@ -99,9 +99,8 @@ class Listener:
             if event is None:
                 return
             try:
-                result = self._logger.handle(event)
-                if result is not None:
-                    self._on_result(result)
+                # the result goes on as soon as the caller is known; the history row follows
+                self._logger.handle(event, announce=self._on_result)
             except Exception:  # one bad event must not end the listener
                 log.warning("call event %s could not be handled", event.call_id, exc_info=True)
 

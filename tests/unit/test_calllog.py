@@ -348,3 +348,28 @@ def test_database_unavailable_then_back_logs_the_call_completely(
         assert (row.outcome, row.occurred_at, row.remote) == ("missed", T0, ANNA)
     finally:
         db.dispose()
+
+
+def test_announce_comes_before_the_write_and_a_failing_listener_loses_nothing(
+    sqlite_db: Database,
+) -> None:
+    from desktop_crm.cti.events import CallEvent, CallState
+    from desktop_crm.data import history
+    from desktop_crm.identify.rules import DialingRules
+
+    logger = CallLogger(sqlite_db, DialingRules())
+    seen: list[tuple[str, int]] = []
+
+    def announce(result) -> None:  # the history row is not there yet when the pop-up hears
+        with sqlite_db.session() as s:
+            seen.append((result.event.state.value, len(history.history(s))))
+        raise RuntimeError("the pop-up crashed")
+
+    event = CallEvent(
+        call_id="a1", state=CallState.RINGING, source="sip:t", remote_number="+4930123"
+    )
+    result = logger.handle(event, announce=announce)
+    assert seen == [("ringing", 0)]
+    assert result is not None and result.interaction_id is not None
+    with sqlite_db.session() as s:
+        assert [e.outcome for e in history.history(s)] == ["ringing"]
