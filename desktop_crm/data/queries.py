@@ -149,6 +149,23 @@ def _phone_selects(text: str, digits: str) -> list[Select[Any]]:
     return out
 
 
+def _first_per_owner(
+    session: Session,
+    owner: InstrumentedAttribute[int | None],
+    value: InstrumentedAttribute[str],
+    ids: Sequence[int],
+    *order: Any,
+) -> dict[int, str]:
+    """The first ``value`` (in ``order``) for each owner id: the number or address a list shows."""
+    out: dict[int, str] = {}
+    for owner_id, raw in session.execute(
+        select(owner, value).where(owner.in_(ids)).order_by(*order)
+    ):
+        if owner_id is not None:
+            out.setdefault(owner_id, raw)
+    return out
+
+
 def contact_rows(session: Session, ids: Sequence[int]) -> dict[int, ContactRow]:
     """Display rows for ``ids`` in three indexed queries, however many ids there are."""
     if not ids:
@@ -166,22 +183,15 @@ def contact_rows(session: Session, ids: Sequence[int]) -> dict[int, ContactRow]:
         .outerjoin(Organization, Contact.organization_id == Organization.id)
         .where(Contact.id.in_(ids))
     ).all()
-    phones: dict[int, str] = {}
-    for contact_id, raw in session.execute(
-        select(PhoneNumber.contact_id, PhoneNumber.raw)
-        .where(PhoneNumber.contact_id.in_(ids))
-        .order_by(PhoneNumber.id)
-    ):
-        if contact_id is not None:
-            phones.setdefault(contact_id, raw)
-    emails: dict[int, str] = {}
-    for contact_id, raw, _primary in session.execute(
-        select(EmailAddress.contact_id, EmailAddress.raw, EmailAddress.is_primary)
-        .where(EmailAddress.contact_id.in_(ids))
-        .order_by(EmailAddress.is_primary.desc(), EmailAddress.id)
-    ):
-        if contact_id is not None:
-            emails.setdefault(contact_id, raw)
+    phones = _first_per_owner(session, PhoneNumber.contact_id, PhoneNumber.raw, ids, PhoneNumber.id)
+    emails = _first_per_owner(
+        session,
+        EmailAddress.contact_id,
+        EmailAddress.raw,
+        ids,
+        EmailAddress.is_primary.desc(),
+        EmailAddress.id,
+    )
     out = {}
     for cid, title, first, last, city, version, org_name in base:
         name = " ".join(p for p in (title, first, last) if p)
@@ -200,14 +210,9 @@ def contact_rows(session: Session, ids: Sequence[int]) -> dict[int, ContactRow]:
 def organization_rows(session: Session, ids: Sequence[int]) -> dict[int, OrganizationRow]:
     if not ids:
         return {}
-    phones: dict[int, str] = {}
-    for org_id, raw in session.execute(
-        select(PhoneNumber.organization_id, PhoneNumber.raw)
-        .where(PhoneNumber.organization_id.in_(ids))
-        .order_by(PhoneNumber.id)
-    ):
-        if org_id is not None:
-            phones.setdefault(org_id, raw)
+    phones = _first_per_owner(
+        session, PhoneNumber.organization_id, PhoneNumber.raw, ids, PhoneNumber.id
+    )
     rows = session.execute(
         select(
             Organization.id,

@@ -189,9 +189,32 @@ _ContactOrg = aliased(Organization, name="contact_org")
 _OwnerOrg = aliased(Organization, name="owner_org")
 
 
+#: Who a number or address belongs to: the person (with their company) or the company itself.
+_OWNER_COLUMNS = (
+    Contact.title,
+    Contact.first_name,
+    Contact.last_name,
+    Contact.organization_id.label("contact_org_id"),
+    _ContactOrg.name.label("contact_org_name"),
+    _OwnerOrg.name.label("owner_org_name"),
+)
+
+
+def _with_owner(table: type[PhoneNumber] | type[EmailAddress], *columns: Any) -> Any:
+    """``columns`` of a number or address row, with the columns :func:`_owner` reads."""
+    return (
+        select(*columns, *_OWNER_COLUMNS)
+        .select_from(table)
+        .outerjoin(Contact, Contact.id == table.contact_id)
+        .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
+        .outerjoin(_OwnerOrg, _OwnerOrg.id == table.organization_id)
+    )
+
+
 def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
     return (
-        select(
+        _with_owner(
+            PhoneNumber,
             PhoneNumber.raw,
             PhoneNumber.e164,
             PhoneNumber.base_e164,
@@ -199,17 +222,7 @@ def _phone_query(where: ColumnElement[bool], limit: int) -> Any:
             PhoneNumber.kind,
             PhoneNumber.contact_id,
             PhoneNumber.organization_id,
-            Contact.title,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.organization_id.label("contact_org_id"),
-            _ContactOrg.name.label("contact_org_name"),
-            _OwnerOrg.name.label("owner_org_name"),
         )
-        .select_from(PhoneNumber)
-        .outerjoin(Contact, Contact.id == PhoneNumber.contact_id)
-        .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
-        .outerjoin(_OwnerOrg, _OwnerOrg.id == PhoneNumber.organization_id)
         .where(where)
         .limit(limit)
     )
@@ -298,21 +311,9 @@ _USER_BY_EXTENSION = select(User.id, User.name, User.login, User.phone_extension
     User.phone_extension == bindparam("extension"), User.active.is_(True)
 )
 _BY_ADDRESS = (
-    select(
-        EmailAddress.raw,
-        EmailAddress.contact_id,
-        EmailAddress.organization_id,
-        Contact.title,
-        Contact.first_name,
-        Contact.last_name,
-        Contact.organization_id.label("contact_org_id"),
-        _ContactOrg.name.label("contact_org_name"),
-        _OwnerOrg.name.label("owner_org_name"),
+    _with_owner(
+        EmailAddress, EmailAddress.raw, EmailAddress.contact_id, EmailAddress.organization_id
     )
-    .select_from(EmailAddress)
-    .outerjoin(Contact, Contact.id == EmailAddress.contact_id)
-    .outerjoin(_ContactOrg, _ContactOrg.id == Contact.organization_id)
-    .outerjoin(_OwnerOrg, _OwnerOrg.id == EmailAddress.organization_id)
     .where(EmailAddress.normalized == bindparam("address"))
     .limit(MAX_MATCHES)
 )
