@@ -393,6 +393,15 @@ def _print_call(result: Any, as_json: bool) -> None:
     print(f"{data['event']:<24} {who}{match}", flush=True)
 
 
+def _print_status(status: Any, as_json: bool) -> None:
+    from .cti.listener import log_status
+
+    if as_json:
+        print(json.dumps(status.to_json(), ensure_ascii=False), flush=True)
+    else:
+        log_status(status)
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -423,7 +432,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
-    listener = Listener(sources, CallLogger(db, rules), lambda r: _print_call(r, args.json))
+    listener = Listener(
+        sources,
+        CallLogger(db, rules),
+        lambda r: _print_call(r, args.json),
+        on_status=lambda s: _print_status(s, args.json),
+    )
     try:
         try:
             listener.start()

@@ -69,8 +69,50 @@ class CallEvent:
         return self.state in FINAL_STATES
 
 
-CallSink = Callable[[CallEvent], None]
-"""Where a source delivers its events. It must not block: it is called on the source's thread."""
+class SourceState(enum.StrEnum):
+    """Where a call source stands: what the tray icon and ``listen --json`` show."""
+
+    STARTING = "starting"
+    LISTENING = "listening"  # bound and ready; no registration involved (listen mode, TAPI)
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILED = "failed"  # not working right now; ``problem`` says why, ``retry_in`` when it retries
+    STOPPED = "stopped"
+
+
+class SourceProblem(enum.StrEnum):
+    NONE = ""
+    WRONG_PASSWORD = "wrong_password"  # the registrar refused our credentials
+    UNREACHABLE = "unreachable"  # no answer, connection refused, name does not resolve
+    REJECTED = "rejected"  # any other refusal (403 for the user, 404 unknown extension, …)
+    NO_SECRET = "no_secret"  # the password is not in the keyring
+    UNAVAILABLE = "unavailable"  # the platform lacks what the source needs (TAPI off Windows)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """A change in a source's health, delivered to the same sink as its call events."""
+
+    source: str
+    state: SourceState
+    problem: SourceProblem = SourceProblem.NONE
+    detail: str = ""  # one sentence a user understands; never a password
+    retry_in: float | None = None  # seconds until the next attempt, when failed
+    occurred_at: datetime = field(default_factory=_now)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "event": f"source.{self.state.value}",
+            "source": self.source,
+            "problem": self.problem.value or None,
+            "detail": self.detail,
+            "retry_in": self.retry_in,
+        }
+
+
+CallSink = Callable[[CallEvent | SourceStatus], None]
+"""Where a source delivers its events and status changes. It must not block: it is called on
+the source's thread."""
 
 
 class CallSource(Protocol):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .calllog import CallLogger, ResolvedCall
-from .events import CallEvent, CallSource
+from .events import CallEvent, CallSource, SourceStatus
 from .simulator import Simulator
 from .sip.agent import listener_from_settings
 
@@ -29,6 +29,18 @@ STOP_TIMEOUT = 1.0
 DEMO_SCENARIO = Path(__file__).with_name("scenarios") / "demo.toml"
 
 ResultSink = Callable[[ResolvedCall], None]
+StatusSink = Callable[[SourceStatus], None]
+
+
+def log_status(status: SourceStatus) -> None:
+    """The default for status changes: a log line (a warning when a source fails)."""
+    level = logging.WARNING if status.problem else logging.INFO
+    text = f"{status.source}: {status.state.value}"
+    if status.detail:
+        text += f": {status.detail}"
+    if status.retry_in is not None:
+        text += f" (next attempt in {status.retry_in:.0f} s)"
+    log.log(level, "%s", text)
 
 
 class Listener:
@@ -40,12 +52,14 @@ class Listener:
         logger: CallLogger,
         on_result: ResultSink,
         *,
+        on_status: StatusSink = log_status,
         max_queued: int = MAX_QUEUED_EVENTS,
     ) -> None:
         self.sources = list(sources)
         self._logger = logger
         self._on_result = on_result
-        self._queue: queue.Queue[CallEvent | None] = queue.Queue(maxsize=max_queued)
+        self._on_status = on_status
+        self._queue: queue.Queue[CallEvent | SourceStatus | None] = queue.Queue(maxsize=max_queued)
         self._worker: threading.Thread | None = None
         self.dropped = 0
         self._last_drop_warning = 0.0
@@ -66,7 +80,7 @@ class Listener:
             self._finish()
             raise
 
-    def enqueue(self, event: CallEvent) -> None:
+    def enqueue(self, event: CallEvent | SourceStatus) -> None:
         """The sink every source gets: never blocks, drops (and says so) when full."""
         try:
             self._queue.put_nowait(event)
@@ -98,6 +112,12 @@ class Listener:
             event = self._queue.get()
             if event is None:
                 return
+            if isinstance(event, SourceStatus):
+                try:
+                    self._on_status(event)
+                except Exception:
+                    log.warning("a source status could not be handed on", exc_info=True)
+                continue
             try:
                 # the result goes on as soon as the caller is known; the history row follows
                 self._logger.handle(event, announce=self._on_result)

@@ -178,6 +178,9 @@ def test_simulate_call_reaches_a_sip_listener_end_to_end(tmp_path: Path) -> None
     try:
         assert proc.stderr is not None and proc.stdout is not None
         assert "listening: sip:office" in proc.stderr.readline()
+        status = json.loads(proc.stdout.readline())
+        assert (status["event"], status["source"]) == ("source.listening", "sip:office")
+        assert f"127.0.0.1:{port}" in status["detail"]
         sent = subprocess.run(
             [
                 exe,
@@ -198,8 +201,9 @@ def test_simulate_call_reaches_a_sip_listener_end_to_end(tmp_path: Path) -> None
         ringing, missed = (json.loads(proc.stdout.readline()) for _ in range(2))
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=10)
+        rest, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0
+    assert [json.loads(line)["event"] for line in rest.splitlines()] == ["source.stopped"]
     assert (ringing["event"], missed["event"]) == ("call.ringing", "call.missed")
     assert ringing["display_name"] == "Jürgen Groß"
     assert [m["contact_id"] for m in ringing["matches"]] == [juergen]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktop_crm.cti.events import CallEvent, CallState
+from desktop_crm.cti.events import CallEvent, CallState, SourceStatus
 from desktop_crm.cti.sip import SipRequest, SipResponse, parse_message, response_for
 from desktop_crm.cti.sip.agent import SipListener, listener_from_settings
 from desktop_crm.cti.sip.client import SipClientError, send_call
@@ -20,11 +20,15 @@ from tests.unit.test_sip_rfc4475 import CASES, REJECT
 class Events:
     def __init__(self) -> None:
         self.items: list[CallEvent] = []
+        self.statuses: list[SourceStatus] = []
         self._lock = threading.Lock()
 
-    def __call__(self, event: CallEvent) -> None:
+    def __call__(self, event: CallEvent | SourceStatus) -> None:
         with self._lock:
-            self.items.append(event)
+            if isinstance(event, SourceStatus):
+                self.statuses.append(event)
+            else:
+                self.items.append(event)
 
     def wait_for(self, count: int, timeout: float = 3.0) -> list[CallEvent]:
         deadline = time.monotonic() + timeout

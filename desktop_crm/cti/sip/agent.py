@@ -60,7 +60,14 @@ from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
 
-from desktop_crm.cti.events import CallEvent, CallSink, CallState
+from desktop_crm.cti.events import (
+    CallEvent,
+    CallSink,
+    CallState,
+    SourceProblem,
+    SourceState,
+    SourceStatus,
+)
 from desktop_crm.cti.sip.caller import (
     DEFAULT_IDENTITY_HEADERS,
     CallerIdentity,
@@ -224,6 +231,10 @@ class SipListener:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"cti-{self.name}", daemon=True)
         self._thread.start()
+        self._report(
+            SourceState.LISTENING,
+            detail=f"listening on {self.host}:{self.port} ({', '.join(self.transports)})",
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -238,6 +249,23 @@ class SipListener:
         self._thread = None
         if thread is None or not thread.is_alive():
             self._close_all()
+        if thread is not None:
+            self._report(SourceState.STOPPED)
+
+    def _report(
+        self,
+        state: SourceState,
+        problem: SourceProblem = SourceProblem.NONE,
+        detail: str = "",
+        retry_in: float | None = None,
+    ) -> None:
+        sink = self._sink
+        if sink is None:
+            return
+        try:
+            sink(SourceStatus(self.name, state, problem, detail, retry_in))
+        except Exception:
+            log.warning("%s: the sink failed on a status change", self.name, exc_info=True)
 
     # --- sockets ------------------------------------------------------------------------
 
