@@ -167,12 +167,58 @@ SECTIONS: dict[str, Section] = {
                 "mode",
                 str,
                 "listen",
-                "listen: receive INVITEs sent to bind (a PBX forks calls there); registering "
-                "at a registrar is not built yet",
-                ("listen",),
+                "register: register as an extension at the registrar (the desk phone keeps "
+                "ringing too); listen: only receive INVITEs sent to bind (a PBX forks calls there)",
+                ("listen", "register"),
             ),
-            Setting("bind", str, "127.0.0.1:5062", "address:port the user agent listens on"),
+            Setting(
+                "bind",
+                str,
+                "127.0.0.1:5062",
+                "address:port the user agent listens on (0.0.0.0:5062: every interface; the "
+                "registration then names the address that reaches the registrar)",
+            ),
             Setting("transport", str, "udp", "udp or tcp", ("udp", "tcp")),
+            Setting(
+                "registrar",
+                str,
+                "",
+                "register mode: the registrar's host:port, e.g. 192.168.1.10:5060 or "
+                "pbx.example.com (port 5060 when left out)",
+            ),
+            Setting("user", str, "", 'register mode: the extension to register, e.g. "100"'),
+            Setting(
+                "auth_user",
+                str,
+                "",
+                "register mode: the user name for digest authentication; empty: the same as user",
+            ),
+            Setting(
+                "domain",
+                str,
+                "",
+                "register mode: the SIP domain of the extension; empty: the registrar's host:port",
+            ),
+            Setting(
+                "secret",
+                str,
+                "",
+                "register mode: name of the keyring entry holding the password "
+                "(desktop-crm secret set NAME); the password itself is never in this file",
+            ),
+            Setting(
+                "expires",
+                int,
+                600,
+                "register mode: seconds a registration is asked to last; it is refreshed before",
+            ),
+            Setting(
+                "keepalive",
+                int,
+                25,
+                "register mode: seconds between keep-alive packets that hold NAT and firewall "
+                "bindings open; 0: none",
+            ),
             Setting(
                 "identity_headers",
                 list,

@@ -17,10 +17,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from desktop_crm.secrets import get_secret
+
 from .calllog import CallLogger, ResolvedCall
 from .events import CallEvent, CallSource, SourceStatus
 from .simulator import Simulator
 from .sip.agent import listener_from_settings
+from .sip.register import RegistrarAccount
 
 log = logging.getLogger(__name__)
 
@@ -135,16 +138,26 @@ def parse_bind(text: str, where: str) -> tuple[str, int]:
 
 
 def sip_sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSource]:
-    """The ``[[sip]]`` tables of the settings as SIP user agents."""
+    """The ``[[sip]]`` tables of the settings as SIP user agents.
+
+    In register mode the password is read from the keyring at each registration attempt (so
+    one stored after the start is used at the next retry); a missing one is reported by the
+    source as a failure with the command that stores it.
+    """
     out: list[CallSource] = []
     for number, entry in enumerate(entries, start=1):
         where = f"[[sip]] #{number}"
         host, port = parse_bind(str(entry["bind"]), where)
+        mode = entry["mode"]
+        account: RegistrarAccount | None = None
+        password: Callable[[], str] | None = None
+        if mode == "register":
+            account, password = _registrar_account(entry, where)
         out.append(
             listener_from_settings(
                 {
                     "name": entry["name"],
-                    "mode": entry["mode"],
+                    "mode": mode,
                     "host": host,
                     "port": port,
                     "transports": [entry["transport"]],
@@ -152,9 +165,46 @@ def sip_sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSou
                     "max_calls": entry["max_calls"],
                 },
                 where,
+                account=account,
+                password=password,
             )
         )
     return out
+
+
+def _registrar_account(
+    entry: dict[str, Any], where: str
+) -> tuple[RegistrarAccount, Callable[[], str]]:
+    missing = [key for key in ("registrar", "user", "secret") if not str(entry[key]).strip()]
+    if missing:
+        raise ValueError(
+            f"{where}: register mode needs {', '.join(missing)} (desktop-crm config keys)"
+        )
+    text = str(entry["registrar"]).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:  # no port, or an IPv6 address without one
+        host, port = text, "5060"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{where}.registrar: expected host or host:port such as 192.168.1.10:5060, got {text!r}"
+        )
+    expires, keepalive = entry["expires"], entry["keepalive"]
+    if not 10 <= expires <= 86_400:
+        raise ValueError(f"{where}.expires: expected 10 to 86400 seconds, got {expires}")
+    if keepalive < 0:
+        raise ValueError(f"{where}.keepalive: expected 0 or more seconds, got {keepalive}")
+    account = RegistrarAccount(
+        registrar_host=host.strip("[]"),
+        registrar_port=int(port),
+        user=str(entry["user"]).strip(),
+        auth_user=str(entry["auth_user"]).strip(),
+        domain=str(entry["domain"]).strip(),
+        transport=str(entry["transport"]),
+        expires=expires,
+        keepalive=float(keepalive),
+    )
+    secret = str(entry["secret"]).strip()
+    return account, lambda: get_secret(secret)
 
 
 def sources_from_settings(entries: Sequence[dict[str, Any]]) -> list[CallSource]:

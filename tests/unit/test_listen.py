@@ -10,8 +10,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from desktop_crm.cti.calllog import CallLogger, ResolvedCall
-from desktop_crm.cti.events import CallEvent, CallSink, CallState
+from desktop_crm.cti.events import CallEvent, CallSink, CallSource, CallState
 from desktop_crm.cti.listener import Listener
 from desktop_crm.data import history, records
 from desktop_crm.data.db import Database
@@ -237,3 +239,34 @@ def test_a_busy_sip_port_is_one_clear_line(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "cannot listen" in result.stderr
+
+
+def test_register_mode_settings_are_checked_with_the_key_named(tmp_path: Path) -> None:
+    from desktop_crm.cti.listener import sip_sources_from_settings
+    from desktop_crm.cti.sip.agent import SipListener
+    from desktop_crm.settings import load_settings
+
+    def sources(body: str) -> list[CallSource]:
+        config = tmp_path / "crm.toml"
+        config.write_text('[[sip]]\nmode = "register"\n' + body, encoding="utf-8")
+        return sip_sources_from_settings(load_settings(config).entries("sip"))
+
+    with pytest.raises(ValueError, match="register mode needs registrar, user, secret"):
+        sources("")
+    with pytest.raises(ValueError, match=r"registrar: expected host or host:port"):
+        sources('registrar = "pbx:50x60"\nuser = "100"\nsecret = "s"\n')
+    with pytest.raises(ValueError, match=r"expires: expected 10 to 86400"):
+        sources('registrar = "pbx"\nuser = "100"\nsecret = "s"\nexpires = 5\n')
+    [agent] = sources(
+        'registrar = "pbx.example.com"\nuser = "100"\nauth_user = "u100"\nsecret = "s"\n'
+        'transport = "tcp"\nexpires = 120\nkeepalive = 0\n'
+    )
+    assert isinstance(agent, SipListener) and agent.account is not None
+    account = agent.account
+    assert (account.registrar_host, account.registrar_port) == ("pbx.example.com", 5060)
+    assert (account.user, account.auth_user, account.transport) == ("100", "u100", "tcp")
+    assert (account.expires, account.keepalive, account.aor) == (
+        120,
+        0.0,
+        "sip:100@pbx.example.com:5060",
+    )

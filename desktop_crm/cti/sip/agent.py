@@ -39,22 +39,26 @@ when an INVITE flood exceeds that), a call is forgotten ``linger`` seconds (Time
 after its final state, and a call that rings for ``ring_timeout`` seconds without a CANCEL is
 given up with 480 and a MISSED event. TCP connections are capped too.
 
-Registration (with digest authentication) is a later mode: it will be a client transaction
-driven by the same loop (``_on_timer`` and ``_handle_response`` are where it plugs in); listen
-mode needs nothing from the PBX but a static route to ``host:port``.
+In register mode (``mode="register"`` with a :class:`RegistrarAccount`) the same loop runs a
+:class:`~desktop_crm.cti.sip.register.Registration`: responses to our REGISTERs are handed to
+it, ``_on_timer`` ticks it, and it sends over our UDP socket or a TCP flow to the registrar
+that we open without blocking and keep (it carries requests to us as well). Listen mode needs
+nothing from the PBX but a static route to ``host:port``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import os
 import secrets
 import selectors
 import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from ipaddress import ip_address
@@ -85,6 +89,7 @@ from desktop_crm.cti.sip.message import (
     response_for,
     stream_message_length,
 )
+from desktop_crm.cti.sip.register import RegistrarAccount, Registration
 
 __all__ = ["DEFAULT_PORT", "SETTINGS_KEYS", "TRANSPORTS", "SipListener", "listener_from_settings"]
 
@@ -92,6 +97,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 5062
 TRANSPORTS = ("udp", "tcp")
+MODES = ("listen", "register")
 STOP_TIMEOUT = 1.0
 MAX_CALLS = 10_000
 MAX_CONNECTIONS = 256
@@ -115,13 +121,16 @@ def _now() -> datetime:
 
 
 class _Connection:
-    __slots__ = ("buffer", "last_active", "peer", "sock")
+    __slots__ = ("buffer", "last_active", "peer", "persistent", "sock")
 
-    def __init__(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+    def __init__(
+        self, sock: socket.socket, peer: tuple[str, int], persistent: bool = False
+    ) -> None:
         self.sock = sock
         self.peer = peer
         self.buffer = b""
         self.last_active = time.monotonic()
+        self.persistent = persistent  # our flow to the registrar: never closed for idleness
 
 
 @dataclass
@@ -175,9 +184,14 @@ class SipListener:
         linger: float = TIMER_H,
         ring_timeout: float = RING_TIMEOUT,
         max_connections: int = MAX_CONNECTIONS,
+        account: RegistrarAccount | None = None,
+        password: Callable[[], str] | None = None,
+        register_timeout: float | None = None,
     ) -> None:
-        if mode != "listen":
-            raise ValueError(f"SIP mode {mode!r} is not supported yet (only 'listen')")
+        if mode not in MODES:
+            raise ValueError(f"SIP mode is {' or '.join(MODES)}, got {mode!r}")
+        if mode == "register" and (account is None or password is None):
+            raise ValueError("register mode needs a registrar account and a password")
         wanted = tuple(t.lower() for t in transports)
         unknown = [t for t in wanted if t not in TRANSPORTS]
         if unknown or not wanted:
@@ -196,6 +210,14 @@ class SipListener:
         self.linger = linger
         self.ring_timeout = ring_timeout
         self.max_connections = max_connections
+        self.account = account if mode == "register" else None
+        self._password = password
+        self._register_timeout = register_timeout
+        self.registration: Registration | None = None
+        self._registrar_address: tuple[str, int] | None = None
+        self._registrar_conn: _Connection | None = None
+        self._registrar_connecting: socket.socket | None = None
+        self._registrar_outbox: list[bytes] = []
         # counters, for tests and for a status line
         self.evicted = 0
         self.malformed = 0
@@ -231,10 +253,11 @@ class SipListener:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"cti-{self.name}", daemon=True)
         self._thread.start()
-        self._report(
-            SourceState.LISTENING,
-            detail=f"listening on {self.host}:{self.port} ({', '.join(self.transports)})",
-        )
+        if self.mode == "listen":
+            self._report(
+                SourceState.LISTENING,
+                detail=f"listening on {self.host}:{self.port} ({', '.join(self.transports)})",
+            )
 
     def stop(self) -> None:
         self._stop.set()
@@ -313,6 +336,9 @@ class SipListener:
     def _close_all(self) -> None:
         for conn in list(self._connections.values()):
             self._close_connection(conn)
+        if self._registrar_connecting is not None:
+            self._registrar_connecting.close()
+            self._registrar_connecting = None
         for sock in (self._udp, self._tcp, self._wake_r, self._wake_w):
             if sock is not None:
                 sock.close()
@@ -327,6 +353,10 @@ class SipListener:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(conn.sock)
         conn.sock.close()
+        if conn is self._registrar_conn:
+            self._registrar_conn = None
+            if self.registration is not None and not self._stop.is_set():
+                self.registration.transport_failed("the connection was closed")
 
     # --- the thread ---------------------------------------------------------------------
 
@@ -335,12 +365,14 @@ class SipListener:
         assert selector is not None
         next_tick = time.monotonic() + _TICK
         try:
+            if self.account is not None:
+                self._start_registration(self.account)
             while not self._stop.is_set():
-                for key, _events in selector.select(max(next_tick - time.monotonic(), 0)):
+                for key, events in selector.select(max(next_tick - time.monotonic(), 0)):
                     if self._stop.is_set():
                         break
                     try:
-                        self._ready(key.fileobj)  # type: ignore[arg-type]
+                        self._ready(key.fileobj, events)  # type: ignore[arg-type]
                     except Exception:  # one bad packet must not end the listener
                         log.warning(
                             "%s: unexpected error handling a packet", self.name, exc_info=True
@@ -354,10 +386,13 @@ class SipListener:
                 except Exception:
                     log.warning("%s: unexpected error in the timers", self.name, exc_info=True)
         finally:
+            self._unregister()
             self._close_all()
 
-    def _ready(self, sock: socket.socket) -> None:
-        if sock is self._wake_r:
+    def _ready(self, sock: socket.socket, events: int = selectors.EVENT_READ) -> None:
+        if sock is self._registrar_connecting:
+            self._registrar_connected(sock)
+        elif sock is self._wake_r:
             with contextlib.suppress(OSError):
                 sock.recv(64)
         elif sock is self._udp:
@@ -385,8 +420,9 @@ class SipListener:
             client, address = sock.accept()
         except OSError:
             return
-        if len(self._connections) >= self.max_connections:
-            oldest = min(self._connections.values(), key=lambda c: c.last_active)
+        idle = [c for c in self._connections.values() if not c.persistent]
+        if idle and len(self._connections) >= self.max_connections:
+            oldest = min(idle, key=lambda c: c.last_active)
             log.warning("%s: too many TCP connections; closing the idlest", self.name)
             self._close_connection(oldest)
         client.settimeout(0.2)  # bounded sendall; reads only happen when the selector says so
@@ -422,6 +458,138 @@ class SipListener:
             if message.strip(b"\r\n"):
                 self._datagram(message, _Reply(conn.peer, conn), "TCP")
 
+    # --- registration (register mode) --------------------------------------------------
+
+    def _start_registration(self, account: RegistrarAccount) -> None:
+        """Build the REGISTER client on the loop thread and send the first REGISTER."""
+        assert self._password is not None
+        transport = self.transports[0]
+        host = self.host
+        unresolved = self._resolve_registrar(account)
+        if self._registrar_address is not None and ip_address(host).is_unspecified:
+            host = _local_address_towards(self._registrar_address, host)
+        sent_by = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        contact = f"sip:{_contact_user(account.user)}{sent_by}"
+        if transport == "tcp":
+            contact += ";transport=tcp"
+        kwargs: dict[str, Any] = {}
+        if self._register_timeout is not None:
+            kwargs["timer_f"] = self._register_timeout
+        self.registration = Registration(
+            replace(account, transport=transport),
+            contact=contact,
+            via_sent_by=sent_by,
+            password=self._password,
+            send=self._send_registrar,
+            report=lambda state, problem, detail, retry: self._report(
+                state, problem, detail, retry
+            ),
+            **kwargs,
+        )
+        if unresolved:
+            self.registration.transport_failed(unresolved)
+        else:
+            self.registration.start()
+
+    def _send_registrar(self, data: bytes) -> None:
+        registration = self.registration
+        assert registration is not None
+        if self._registrar_address is None:
+            assert self.account is not None
+            problem = self._resolve_registrar(self.account)
+            if problem:
+                registration.transport_failed(problem)
+                return
+        if self.transports[0] == "udp":
+            assert self._udp is not None and self._registrar_address is not None
+            try:
+                self._udp.sendto(data, self._registrar_address)
+            except OSError as exc:
+                registration.transport_failed(exc.strerror or str(exc))
+            return
+        conn = self._registrar_conn
+        if conn is not None:
+            try:
+                conn.sock.sendall(data)
+            except OSError as exc:
+                self._registrar_conn = None
+                self._close_connection_quietly(conn)
+                registration.transport_failed(exc.strerror or str(exc))
+            return
+        self._registrar_outbox.append(data)
+        if self._registrar_connecting is None:
+            self._connect_registrar()
+
+    def _resolve_registrar(self, account: RegistrarAccount) -> str:
+        """Look the registrar up (once it works); what went wrong in words, or ""."""
+        try:
+            infos = socket.getaddrinfo(
+                account.registrar_host, account.registrar_port, type=socket.SOCK_DGRAM
+            )
+        except OSError as exc:
+            self._registrar_address = None
+            return f"the host name does not resolve ({exc.strerror or exc})"
+        self._registrar_address = (str(infos[0][4][0]), int(infos[0][4][1]))
+        return ""
+
+    def _connect_registrar(self) -> None:
+        """Open the TCP flow to the registrar without blocking the loop."""
+        assert self._registrar_address is not None and self._selector is not None
+        family = socket.AF_INET6 if ":" in self._registrar_address[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        code = sock.connect_ex(self._registrar_address)
+        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+            sock.close()
+            self._registrar_outbox.clear()
+            assert self.registration is not None
+            self.registration.transport_failed(os.strerror(code))
+            return
+        self._registrar_connecting = sock
+        self._selector.register(sock, selectors.EVENT_WRITE)
+
+    def _registrar_connected(self, sock: socket.socket) -> None:
+        assert self._selector is not None and self.registration is not None
+        self._registrar_connecting = None
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(sock)
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if code:
+            sock.close()
+            self._registrar_outbox.clear()
+            self.registration.transport_failed(os.strerror(code))
+            return
+        sock.settimeout(0.2)  # bounded sendall, as for accepted connections
+        assert self._registrar_address is not None
+        conn = _Connection(sock, self._registrar_address, persistent=True)
+        self._connections[sock] = conn
+        self._selector.register(sock, selectors.EVENT_READ)
+        self._registrar_conn = conn
+        outbox, self._registrar_outbox = self._registrar_outbox, []
+        for data in outbox:
+            self._send_registrar(data)
+
+    def _close_connection_quietly(self, conn: _Connection) -> None:
+        self._connections.pop(conn.sock, None)
+        if self._selector is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(conn.sock)
+        conn.sock.close()
+
+    def _unregister(self) -> None:
+        """Remove our binding on the way out (best effort: the answer is not awaited)."""
+        registration = self.registration
+        if registration is None:
+            return
+        data = registration.unregister()
+        if data is None or self._registrar_address is None:
+            return
+        with contextlib.suppress(OSError):
+            if self.transports[0] == "udp" and self._udp is not None:
+                self._udp.sendto(data, self._registrar_address)
+            elif self._registrar_conn is not None:
+                self._registrar_conn.sock.sendall(data)
+
     # --- messages -----------------------------------------------------------------------
 
     def _datagram(self, data: bytes, reply: _Reply, transport: str) -> None:
@@ -449,7 +617,10 @@ class SipListener:
             self._malformed(data, exc, reply, transport, message)
 
     def _handle_response(self, response: SipResponse) -> None:
-        # listen mode sends no requests; registration will match its transactions here
+        registration = self.registration
+        if registration is not None and registration.owns(response):
+            registration.on_response(response)
+            return
         log.debug("%s: ignoring a %d response", self.name, response.status)
 
     def _malformed(
@@ -720,8 +891,10 @@ class SipListener:
             self._send(call.last_response, call.reply)
             self._finish(call, CallState.MISSED, "rang too long without a CANCEL")
         for conn in list(self._connections.values()):
-            if now - conn.last_active > TCP_IDLE:
+            if now - conn.last_active > TCP_IDLE and not conn.persistent:
                 self._close_connection(conn)
+        if self.registration is not None:
+            self.registration.on_timer()
 
 
 #: The keys of a ``[[sip]]`` settings table.
@@ -730,7 +903,13 @@ SETTINGS_KEYS = frozenset(
 )
 
 
-def listener_from_settings(entry: Mapping[str, Any], where: str = "sip") -> SipListener:
+def listener_from_settings(
+    entry: Mapping[str, Any],
+    where: str = "sip",
+    *,
+    account: RegistrarAccount | None = None,
+    password: Callable[[], str] | None = None,
+) -> SipListener:
     """A listener from one ``[[sip]]`` table; ValueError names the key that is wrong.
 
     ``name`` defaults to ``"sip"``, ``mode`` to ``"listen"``, ``host`` to ``127.0.0.1``,
@@ -774,6 +953,8 @@ def listener_from_settings(entry: Mapping[str, Any], where: str = "sip") -> SipL
             transports=texts("transports", TRANSPORTS),
             identity_headers=texts("identity_headers", DEFAULT_IDENTITY_HEADERS),
             max_calls=integer("max_calls", MAX_CALLS),
+            account=account,
+            password=password,
         )
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
@@ -787,6 +968,17 @@ def _reason_text(request: SipRequest) -> str:
         text = reason.text or (f"cause {reason.cause}" if reason.cause is not None else "")
         return f"{reason.protocol}: {text}" if text else reason.protocol
     return ""
+
+
+def _local_address_towards(remote: tuple[str, int], fallback: str) -> str:
+    """The local address the system would use to reach ``remote`` (no packet is sent)."""
+    family = socket.AF_INET6 if ":" in remote[0] else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect(remote)
+            return str(probe.getsockname()[0])
+    except OSError:
+        return fallback
 
 
 def _contact_user(line: str) -> str:
