@@ -145,6 +145,7 @@ modparam("presence", "server_address", "sip:127.0.0.1:{port}")
 modparam("presence", "min_expires", 1)
 modparam("presence", "max_expires", 3600)
 modparam("presence_dialoginfo", "force_single_dialog", 0)
+modparam("presence_dialoginfo", "force_dummy_dialog", 1)
 modparam("pua", "db_mode", 0)
 modparam("pua", "db_url", "text://{db_dir}")
 modparam("pua", "outbound_proxy", "sip:127.0.0.1:{port}")
@@ -171,7 +172,8 @@ modparam("pua_dialoginfo", "caller_confirmed", 1)
         dlg_manage();
     }}
 """
-        self.routes = """
+        self.routes = (
+            """
 route[PRESENCE] {
     if (is_method("SUBSCRIBE")) {
         if ($hdr(Event) != "dialog") {
@@ -197,7 +199,9 @@ route[PRESENCE] {
 # not 407; the authentication user must be the From user (the watcher)
 route[SUBSCRIBE_AUTH] {
     $var(pw) = "";
-""" + password_lines + """
+"""
+            + password_lines
+            + """
     if (is_present_hf("Authorization")) {
         if ($var(pw) == "" || $au != $fU) {
             sl_send_reply("403", "Forbidden");
@@ -219,6 +223,7 @@ route[SUBSCRIBE_AUTH] {
     exit;
 }
 """
+        )
 
 
 def render_config(

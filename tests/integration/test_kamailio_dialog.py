@@ -18,7 +18,8 @@ import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import pytest
@@ -119,6 +120,8 @@ class RawPhone:
         self.sock.settimeout(0.2)
         self.port = int(self.sock.getsockname()[1])
         self.notifies: list[SipMessage] = []
+        self.registered: list[str] = []  # contacts to unregister at the end
+        self.watchers: list[Watcher] = []  # subscriptions to end at the end
         self.invites: list[SipMessage] = []
         self.cancels: list[SipMessage] = []
         self.responses: queue.Queue[SipMessage] = queue.Queue()
@@ -160,10 +163,9 @@ class RawPhone:
                 elif message.method == "CANCEL":
                     self.cancels.append(message)
                     self._reply(message, 200, "OK")
-                    invite = next(
-                        i for i in self.invites if i.header("Call-ID") == message.header("Call-ID")
-                    )
-                    self._reply(invite, 487, "Request Terminated", to_tag="ringing")
+                    for invite in self.invites:
+                        if invite.header("Call-ID") == message.header("Call-ID"):
+                            self._reply(invite, 487, "Request Terminated", to_tag="ringing")
                 elif message.method != "ACK":
                     self._reply(message, 200, "OK")
                 self.changed.notify_all()
@@ -245,9 +247,12 @@ class RawPhone:
                 reply = self.responses.get(timeout=left)
             except queue.Empty:
                 continue
-            if reply.header("Call-ID") == call_id and reply.header("CSeq") == cseq:
-                if reply.status >= 200:
-                    return reply
+            if (
+                reply.header("Call-ID") == call_id
+                and reply.header("CSeq") == cseq
+                and reply.status >= 200
+            ):
+                return reply
 
     def _authorization(self, method: str, uri: str, challenge: str) -> str:
         fields = dict(re.findall(r'(\w+)="?([^",]+)"?', challenge.split("Digest", 1)[1]))
@@ -269,77 +274,188 @@ class RawPhone:
 
     def register(self, contact: str | None = None, expires: int = 60) -> SipMessage:
         """REGISTER this socket (or ``contact``, e.g. a sipp phone) as a phone of the user."""
+        contact = contact or self.contact
         reply, _ = self.request("REGISTER", {"Expires": str(expires)}, contact=contact)
+        if reply.status == 200 and expires and contact not in self.registered:
+            self.registered.append(contact)
         return reply
 
 
+def _call_id(prefix: str) -> tuple[str, list[str]]:
+    """A Call-ID sipp will use for its first call, and the sipp options that make it so."""
+    stem = f"{prefix}-{secrets.token_hex(6)}"
+    return f"{stem}-1@127.0.0.1", ["-cid_str", f"{stem}-%u@%s"]
+
+
+class Watcher:
+    """The raw phone's side of a dialog subscription."""
+
+    def __init__(self, phone: RawPhone) -> None:
+        self.phone = phone
+        self.call_id = f"sub-{secrets.token_hex(6)}@127.0.0.1"
+        self.from_tag = secrets.token_hex(4)
+        self.to_tag = ""
+        self.cseq = 1
+
+    def subscribe(self, expires: int = 120) -> tuple[SipMessage, list[SipMessage]]:
+        reply, finals = self.phone.request(
+            "SUBSCRIBE",
+            {"Event": "dialog", "Accept": "application/dialog-info+xml", "Expires": str(expires)},
+            call_id=self.call_id,
+            from_tag=self.from_tag,
+            to_tag=self.to_tag,
+            cseq=self.cseq,
+        )
+        self.cseq += len(finals)
+        if reply.status < 300 and not self.to_tag:
+            self.to_tag = reply.header("To").partition(";tag=")[2].split(";")[0]
+        return reply, finals
+
+    @property
+    def notifies(self) -> list[SipMessage]:
+        return [n for n in self.phone.notifies if n.header("Call-ID") == self.call_id]
+
+    def states(self, call_id: str) -> list[str]:
+        """The states the NOTIFYs gave the dialog of ``call_id``, repeats left out."""
+        states: list[str] = []
+        for notify in self.notifies:
+            for dialog in parse_dialog_info(notify.body) if notify.body.strip() else []:
+                if dialog.call_id == call_id and (not states or states[-1] != dialog.state):
+                    states.append(dialog.state)
+        return states
+
+    def dialogs(self, call_id: str) -> list[tuple[SipMessage, DialogState]]:
+        return [
+            (notify, dialog)
+            for notify in self.notifies
+            if notify.body.strip()
+            for dialog in parse_dialog_info(notify.body)
+            if dialog.call_id == call_id
+        ]
+
+    def wait_for_state(self, call_id: str, state: str, timeout: float = 5.0) -> bool:
+        return self.phone.wait_for(lambda: state in self.states(call_id), timeout)
+
+
 @pytest.fixture
-def phone(kamailio_dialog: KamailioServer) -> RawPhone:
+def phone(kamailio_dialog: KamailioServer) -> Iterator[RawPhone]:
     raw = RawPhone(kamailio_dialog, kamailio_dialog.user("100"))
     yield raw
+    # the registrar and presence server live for the session: leave nothing behind
+    for contact in raw.registered:
+        with suppress(AssertionError):
+            raw.register(contact=contact, expires=0)
+    for watcher in raw.watchers:
+        with suppress(AssertionError):
+            watcher.subscribe(expires=0)
     raw.close()
 
 
-def _subscribe(phone: RawPhone, expires: int = 120) -> tuple[SipMessage, list[SipMessage], str]:
-    call_id = f"sub-{secrets.token_hex(6)}@127.0.0.1"
-    reply, finals = phone.request(
-        "SUBSCRIBE",
-        {
-            "Event": "dialog",
-            "Accept": "application/dialog-info+xml",
-            "Expires": str(expires),
-        },
-        call_id=call_id,
-    )
-    return reply, finals, call_id
+@pytest.fixture
+def watcher(phone: RawPhone) -> Watcher:
+    watcher = Watcher(phone)
+    phone.watchers.append(watcher)
+    return watcher
 
 
 def test_a_dialog_subscription_is_challenged_then_accepted_with_an_initial_notify(
-    phone: RawPhone,
+    watcher: Watcher,
 ) -> None:
-    reply, finals, call_id = _subscribe(phone)
+    reply, finals = watcher.subscribe()
 
-    assert finals[0].status == 401
+    assert [r.status for r in finals] == [401, reply.status]
+    assert 'Digest realm="crm.test"' in finals[0].header("WWW-Authenticate")
     assert reply.status in (200, 202), reply.first_line
-    assert phone.wait_for(lambda: len(phone.notifies) >= 1, 5)
-    notify = phone.notifies[0]
-    print(notify.first_line, notify.headers, notify.body)
-    assert notify.header("Call-ID") == call_id
+    assert reply.header("Expires") == "120"
+    assert watcher.phone.wait_for(lambda: len(watcher.notifies) >= 1, 5)
+    notify = watcher.notifies[0]
     assert notify.header("Event") == "dialog"
-    assert "active" in notify.header("Subscription-State")
+    assert notify.header("Subscription-State") == "active;expires=120"
+    assert notify.header("Content-Type") == "application/dialog-info+xml"
+    # nothing going on: a full document with only Kamailio's dummy dialog (no call-id)
+    dialogs = parse_dialog_info(notify.body)
+    assert all(d.state_attr == "full" and d.entity == "sip:100@127.0.0.1" for d in dialogs)
+    assert [(d.call_id, d.state) for d in dialogs] == [("", "terminated")]
 
 
-def _dialog_states(phone: RawPhone, call_id: str) -> list[str]:
-    states = []
-    for notify in phone.notifies:
-        if notify.body.strip():
-            for dialog in parse_dialog_info(notify.body):
-                if dialog.call_id == call_id and (not states or states[-1] != dialog.state):
-                    states.append(dialog.state)
-    return states
+def test_a_wrong_password_is_refused(phone: RawPhone) -> None:
+    watcher = Watcher(phone)
+    phone.user = SipUser("100", "not-the-password")
+    reply, _ = watcher.subscribe()
+    assert reply.status == 403, reply.first_line
 
 
-def test_a_call_to_the_extension_is_notified_early_confirmed_terminated(
-    kamailio_dialog: KamailioServer, phone: RawPhone, sipp_dialog: SippPeers
+def test_an_event_other_than_dialog_is_refused(watcher: Watcher) -> None:
+    reply, _ = watcher.phone.request("SUBSCRIBE", {"Event": "presence"})
+    assert reply.status == 489, reply.first_line
+
+
+def test_an_answered_call_is_notified_early_confirmed_terminated_under_its_call_id(
+    kamailio_dialog: KamailioServer, phone: RawPhone, watcher: Watcher, sipp_dialog: SippPeers
 ) -> None:
     desk = sipp_dialog.uas("uas_answer", name="desk", answer_ms=1000)
     assert phone.register(contact=f"<sip:100@{desk.uri_hostport}>").status == 200
-    assert phone.register().status == 200
-    reply, _, _ = _subscribe(phone)
-    assert reply.status in (200, 202)
-    assert phone.wait_for(lambda: len(phone.notifies) >= 1, 5)
+    assert phone.register().status == 200  # the raw phone rings too, on its own branch
+    assert watcher.subscribe()[0].status in (200, 202)
+    assert phone.wait_for(lambda: len(watcher.notifies) >= 1, 5)
 
-    call_id = f"crm-dialog-{secrets.token_hex(6)}"
+    call_id, sipp_options = _call_id("answered")
     started = time.monotonic()
-    caller = sipp_dialog.uac("100", "uac_call", pause_ms=500, extra=["-cid_str", f"{call_id}-%u@%s"])
+    caller = sipp_dialog.uac("100", "uac_call", pause_ms=500, extra=sipp_options)
     called = caller.wait(timeout=20)
     answered = desk.wait(timeout=10)
-    phone.wait_for(lambda: "terminated" in _dialog_states(phone, f"{call_id}-1@127.0.0.1"), 5)
-    for n in phone.notifies:
-        print(round(n.received_at - started, 3), n.first_line, n.header("Subscription-State"))
-        print(n.body)
-    print(kamailio_dialog.log()[-3000:])
+    assert watcher.wait_for_state(call_id, "terminated")
+
     assert called.ok, called.describe()
     assert answered.ok, answered.describe()
-    assert phone.invites and phone.invites[0].header("Call-ID") == f"{call_id}-1@127.0.0.1"
-    assert _dialog_states(phone, f"{call_id}-1@127.0.0.1") == ["early", "confirmed", "terminated"]
+    assert watcher.states(call_id) == ["early", "confirmed", "terminated"]
+    # the dialog is named by the Call-ID of the INVITE every branch got
+    assert [i.header("Call-ID") for i in phone.invites] == [call_id]
+    assert answered.received("INVITE")[0].count(f"Call-ID: {call_id}") == 1
+    # the raw phone lost: cancelled because the desk answered
+    assert phone.cancels[0].header("Reason") == 'SIP;cause=200;text="Call completed elsewhere"'
+    seen = watcher.dialogs(call_id)
+    assert {d.direction for _, d in seen} == {"recipient"}
+    assert {d.entity for _, d in seen} == {"sip:100@127.0.0.1"}
+    assert len({d.id for _, d in seen}) == 1
+    remote = ET.fromstring(seen[0][0].body).find(
+        f".//{DIALOG_INFO_NS}remote/{DIALOG_INFO_NS}identity"
+    )
+    assert remote is not None and (remote.text or "").startswith("sip:+4930123456@")
+    # when: early as the phones ring (at once), confirmed as the desk answers (after ringing
+    # for 1 s), terminated as the caller hangs up (after 0.5 s of talk); each NOTIFY follows
+    # its SIP event within milliseconds
+    first = {
+        state: min(n.received_at for n, d in seen if d.state == state) - started
+        for state in ("early", "confirmed", "terminated")
+    }
+    assert first["early"] < first["confirmed"] < first["terminated"]
+    assert first["confirmed"] - first["early"] > 0.8
+    assert first["terminated"] - first["confirmed"] > 0.4
+
+
+def test_a_call_cancelled_while_ringing_goes_from_early_to_terminated(
+    phone: RawPhone, watcher: Watcher, sipp_dialog: SippPeers
+) -> None:
+    assert phone.register().status == 200
+    assert watcher.subscribe()[0].status in (200, 202)
+
+    call_id, sipp_options = _call_id("cancelled")
+    caller = sipp_dialog.uac("100", "uac_cancel", pause_ms=800, extra=sipp_options)
+    called = caller.wait(timeout=20)
+    assert watcher.wait_for_state(call_id, "terminated")
+
+    assert called.ok, called.describe()
+    assert watcher.states(call_id) == ["early", "terminated"]
+    assert [c.header("Call-ID") for c in phone.cancels] == [call_id]
+
+
+def test_unsubscribing_ends_the_subscription_with_a_last_notify(watcher: Watcher) -> None:
+    assert watcher.subscribe()[0].status in (200, 202)
+    assert watcher.phone.wait_for(lambda: len(watcher.notifies) >= 1, 5)
+
+    reply, _ = watcher.subscribe(expires=0)
+
+    assert reply.status in (200, 202), reply.first_line
+    assert watcher.phone.wait_for(lambda: len(watcher.notifies) >= 2, 5)
+    assert watcher.notifies[-1].header("Subscription-State").startswith("terminated")
