@@ -144,6 +144,7 @@ modparam("presence", "publ_cache", 2)
 modparam("presence", "server_address", "sip:127.0.0.1:{port}")
 modparam("presence", "min_expires", 1)
 modparam("presence", "max_expires", 3600)
+modparam("presence", "clean_period", 2)
 modparam("presence_dialoginfo", "force_single_dialog", 0)
 modparam("presence_dialoginfo", "force_dummy_dialog", 1)
 modparam("pua", "db_mode", 0)
@@ -152,7 +153,6 @@ modparam("pua", "outbound_proxy", "sip:127.0.0.1:{port}")
 modparam("pua_dialoginfo", "include_callid", 1)
 modparam("pua_dialoginfo", "include_tags", 1)
 modparam("pua_dialoginfo", "include_localremote", 1)
-modparam("pua_dialoginfo", "caller_confirmed", 1)
 """
         self.in_dialog = """    if (has_totag() && is_method("SUBSCRIBE")) {
         route(PRESENCE);
