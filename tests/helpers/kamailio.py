@@ -6,6 +6,13 @@ passwords generated for the session, ``registrar`` + ``usrloc`` in memory, INVIT
 parallel to every contact of the extension, and ``tm`` cancelling the other branches when one
 answers (with ``Reason: SIP;cause=200;text="Call completed elsewhere"``).
 
+``kamailio_server(dialog_state=True)`` adds an RFC 4235 ``dialog`` event server (opt-in; the
+default config does not change): a SUBSCRIBE with ``Event: dialog`` to ``sip:<ext>@host:port``
+from that extension, digest-authenticated with a 401 challenge like REGISTER, is answered 200
+and followed by NOTIFYs with application/dialog-info+xml whenever a call to or from the
+extension rings, is answered or ends (Kamailio modules dialog, pua, pua_dialoginfo, presence,
+presence_dialoginfo; Debian package kamailio-presence-modules).
+
 Nothing is logged or printed with a password in it; the config file is only readable by its
 owner.
 """
@@ -110,8 +117,9 @@ def _quote(value: str) -> str:
 # The presence stack behind ``dialog_state=True``: ``dialog`` tracks every INVITE,
 # ``pua_dialoginfo`` turns its state changes into PUBLISHes of application/dialog-info+xml
 # (via ``pua``, sent to this Kamailio itself), ``presence`` + ``presence_dialoginfo`` accept
-# them and NOTIFY the watchers that SUBSCRIBEd with ``Event: dialog``.  Everything is kept in
-# memory, no database.
+# them and NOTIFY the watchers that SUBSCRIBEd with ``Event: dialog``.  Dialogs, presentities
+# and subscriptions are kept in memory only (dialog db_mode 0, presence publ_cache 2 and
+# subs_db_mode 0, pua db_mode 0).
 DIALOG_STATE_MODULES = ("dialog", "presence", "presence_dialoginfo", "pua", "pua_dialoginfo")
 # pua insists on a database even when it keeps its records in memory (db_mode 0): a db_text
 # folder with the ``pua`` table (Kamailio 5.6 schema, version 7) and the ``version`` table.
