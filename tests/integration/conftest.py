@@ -3,6 +3,12 @@
 - ``kamailio``: a running `KamailioServer` for the session (``.hostport``, ``.realm``,
   ``.user("100")`` -> name + password generated for the session, ``.uri("100")``).
 - ``kamailio_sha256``: the same, but challenging for SHA-256 digests (``algorithm=SHA-256``).
+- ``kamailio_dialog``: a third one that also is an RFC 4235 ``dialog`` event server: a
+  SUBSCRIBE with ``Event: dialog`` to an extension (digest-authenticated like REGISTER) gets
+  NOTIFYs with application/dialog-info+xml as calls to it ring, are answered and end
+  (needs kamailio-presence-modules).
+- ``sipp_dialog``: a `SippPeers` like ``sipp``, but calling and registering with
+  ``kamailio_dialog``.
 - ``sipp``: a `SippPeers` for one test: ``.uas()`` starts a desk phone, ``.uac("100")`` a
   caller through the registrar; every peer still running is stopped when the test ends.
 - ``sipsak``: the path of sipsak, for `tests.helpers.sipp.register`.
@@ -41,6 +47,21 @@ def kamailio_sha256(kamailio_sha256_or_reason: KamailioServer | str) -> Kamailio
     return kamailio_sha256_or_reason
 
 
+@pytest.fixture(scope="session")
+def kamailio_dialog_or_reason() -> Iterator[KamailioServer | str]:
+    with kamailio_server(dialog_state=True) as server:
+        yield server
+
+
+@pytest.fixture
+def kamailio_dialog(kamailio_dialog_or_reason: KamailioServer | str) -> KamailioServer:
+    """A registrar + forking proxy that also serves SUBSCRIBE/NOTIFY for ``Event: dialog``."""
+    if isinstance(kamailio_dialog_or_reason, str):
+        unavailable(kamailio_dialog_or_reason)
+        raise AssertionError("unreachable")
+    return kamailio_dialog_or_reason
+
+
 @pytest.fixture
 def kamailio(kamailio_or_reason: KamailioServer | str) -> KamailioServer:
     if isinstance(kamailio_or_reason, str):
@@ -58,4 +79,11 @@ def sipsak() -> str:
 def sipp(kamailio: KamailioServer, tmp_path: Path) -> Iterator[SippPeers]:
     binary = need_binary("sipp", "sip-tester")
     with sipp_peers(binary, tmp_path / "sipp", kamailio) as peers:
+        yield peers
+
+
+@pytest.fixture
+def sipp_dialog(kamailio_dialog: KamailioServer, tmp_path: Path) -> Iterator[SippPeers]:
+    binary = need_binary("sipp", "sip-tester")
+    with sipp_peers(binary, tmp_path / "sipp", kamailio_dialog) as peers:
         yield peers
