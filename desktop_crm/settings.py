@@ -220,6 +220,14 @@ SECTIONS: dict[str, Section] = {
                 "bindings open; 0: none",
             ),
             Setting(
+                "dialog_state",
+                bool,
+                True,
+                "register mode: subscribe to the extension's dialog state (RFC 4235) where the "
+                "PBX offers it, so calls answered on the desk phone are logged with duration and "
+                "calls it makes are logged as outgoing",
+            ),
+            Setting(
                 "identity_headers",
                 list,
                 ["P-Asserted-Identity", "Remote-Party-ID", "From"],

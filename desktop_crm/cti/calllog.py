@@ -58,13 +58,16 @@ OUTCOME_ANSWERED = "answered"
 OUTCOME_MISSED = "missed"
 OUTCOME_ANSWERED_ELSEWHERE = "answered_elsewhere"
 
-#: How far a call has got: an update only ever moves a row forward.
+#: How far a call has got: an update only ever moves a row forward. The order is the one of
+#: ``_UPDATES_FROM`` below: a call first cancelled as "answered elsewhere" and then reported
+#: answered by the extension's dialog state (the agent's own desk phone took it) moves on to
+#: answered and, when it is hung up, to ended with its duration.
 _RANK = {
     CallState.RINGING: 0,
-    CallState.ANSWERED: 1,
+    CallState.MISSED: 1,
     CallState.ANSWERED_ELSEWHERE: 2,
-    CallState.MISSED: 2,
-    CallState.ENDED: 2,
+    CallState.ANSWERED: 3,
+    CallState.ENDED: 4,
 }
 _OUTCOME = {
     CallState.RINGING: OUTCOME_RINGING,

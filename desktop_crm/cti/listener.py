@@ -202,6 +202,7 @@ def _registrar_account(
         transport=str(entry["transport"]),
         expires=expires,
         keepalive=float(keepalive),
+        dialog_state=bool(entry["dialog_state"]),
     )
     secret = str(entry["secret"]).strip()
     return account, lambda: get_secret(secret)

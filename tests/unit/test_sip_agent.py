@@ -470,3 +470,9 @@ def test_rfc4475_messages_do_not_hurt(listener: SipListener, events: Events) -> 
         assert got[-1].call_id == "sip:after-rfc4475"
     finally:
         p.close()
+
+
+def test_a_notify_without_our_subscription_is_refused(listener: SipListener, peer: Peer) -> None:
+    peer.send(peer.request("NOTIFY", extra=("Event: dialog", "Subscription-State: active")))
+    [response] = peer.responses()
+    assert response.status == 481

@@ -65,6 +65,7 @@ from ipaddress import ip_address
 from typing import Any
 
 from desktop_crm.cti.events import (
+    CallDirection,
     CallEvent,
     CallSink,
     CallState,
@@ -78,6 +79,7 @@ from desktop_crm.cti.sip.caller import (
     caller_identity,
     check_identity_headers,
 )
+from desktop_crm.cti.sip.dialog import Dialog, DialogInfo, DialogSubscription, remote_number
 from desktop_crm.cti.sip.headers import Headers, SipParseError, split_header_list, split_params
 from desktop_crm.cti.sip.message import (
     MAX_MESSAGE_SIZE,
@@ -105,12 +107,14 @@ T1 = 0.5
 T2 = 4.0
 TIMER_H = 64 * T1  # 32 s: how long a final response waits for its ACK, and we remember a call
 RING_TIMEOUT = 300.0
+MAX_TALK = 12 * 3600.0  # an answered call whose end we never hear of is forgotten after this
+MAX_OUTGOING = 1000  # outgoing calls followed through dialog state at once
 TCP_IDLE = 300.0
 _TICK = 0.25
-_ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+_ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, NOTIFY"
 #: Methods we know but do not serve in listen mode: 405, not 501.
 _NOT_ALLOWED = frozenset(
-    {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "INFO", "UPDATE", "PRACK", "REFER", "PUBLISH"}
+    {"REGISTER", "SUBSCRIBE", "MESSAGE", "INFO", "UPDATE", "PRACK", "REFER", "PUBLISH"}
 )
 _USER_AGENT = "desktop-crm"
 _WS = " \t"
@@ -142,6 +146,18 @@ class _Reply:
 
 
 @dataclass
+class _Outgoing:
+    """A call the extension's phone made, seen only through dialog state."""
+
+    call_id: str
+    remote_number: str | None
+    remote_display_name: str
+    started_at: datetime
+    seen_at: float
+    answered_at: datetime | None = None
+
+
+@dataclass
 class _Call:
     call_id: str
     invite: SipRequest
@@ -157,7 +173,8 @@ class _Call:
     last_response: bytes = b""
     final: CallState | None = None
     final_at: float = 0.0
-    answered_at: datetime | None = None
+    answered_at: datetime | None = None  # answered on another phone (dialog state)
+    ended: bool = False  # that answered call was hung up (dialog state)
     # retransmission of a final response over UDP until the ACK (RFC 3261 Timer G)
     retransmit_at: float | None = None
     retransmit_interval: float = T1
@@ -214,6 +231,9 @@ class SipListener:
         self._password = password
         self._register_timeout = register_timeout
         self.registration: Registration | None = None
+        self.subscription: DialogSubscription | None = None
+        self._subscribed = False
+        self._outgoing: OrderedDict[str, _Outgoing] = OrderedDict()
         self._registrar_address: tuple[str, int] | None = None
         self._registrar_conn: _Connection | None = None
         self._registrar_connecting: socket.socket | None = None
@@ -475,21 +495,29 @@ class SipListener:
         kwargs: dict[str, Any] = {}
         if self._register_timeout is not None:
             kwargs["timer_f"] = self._register_timeout
-        self.registration = Registration(
-            replace(account, transport=transport),
-            contact=contact,
-            via_sent_by=sent_by,
-            password=self._password,
-            send=self._send_registrar,
-            report=lambda state, problem, detail, retry: self._report(
-                state, problem, detail, retry
-            ),
+        account = replace(account, transport=transport)
+        common: dict[str, Any] = {
+            "contact": contact,
+            "via_sent_by": sent_by,
+            "password": self._password,
+            "send": self._send_registrar,
             **kwargs,
-        )
+        }
+        self.registration = Registration(account, report=self._registration_report, **common)
+        if account.dialog_state:
+            self.subscription = DialogSubscription(account, on_info=self._dialog_info, **common)
         if unresolved:
             self.registration.transport_failed(unresolved)
         else:
             self.registration.start()
+
+    def _registration_report(
+        self, state: SourceState, problem: SourceProblem, detail: str, retry: float | None
+    ) -> None:
+        self._report(state, problem, detail, retry)
+        if state is SourceState.REGISTERED and self.subscription and not self._subscribed:
+            self._subscribed = True  # from now on it keeps itself going
+            self.subscription.start()
 
     def _send_registrar(self, data: bytes) -> None:
         registration = self.registration
@@ -577,18 +605,113 @@ class SipListener:
         conn.sock.close()
 
     def _unregister(self) -> None:
-        """Remove our binding on the way out (best effort: the answer is not awaited)."""
-        registration = self.registration
-        if registration is None:
+        """Unsubscribe and remove our binding on the way out (best effort: answers are not
+        awaited)."""
+        farewells = []
+        if self.subscription is not None:
+            farewells.append(self.subscription.stop())
+        if self.registration is not None:
+            farewells.append(self.registration.unregister())
+        for data in farewells:
+            if data is None or self._registrar_address is None:
+                continue
+            with contextlib.suppress(OSError):
+                if self.transports[0] == "udp" and self._udp is not None:
+                    self._udp.sendto(data, self._registrar_address)
+                elif self._registrar_conn is not None:
+                    self._registrar_conn.sock.sendall(data)
+
+    # --- dialog state (RFC 4235) --------------------------------------------------------
+
+    def _notify(self, request: SipRequest, reply: _Reply) -> None:
+        subscription = self.subscription
+        if subscription is None or request.call_id != subscription.call_id:
+            self._respond(request, reply, 481, "Subscription Does Not Exist")
             return
-        data = registration.unregister()
-        if data is None or self._registrar_address is None:
+        event = (request.headers.get("Event") or "").split(";")[0].strip().lower()
+        if event != "dialog":
+            self._respond(request, reply, 489, "Bad Event", extra=("Allow-Events: dialog",))
             return
-        with contextlib.suppress(OSError):
-            if self.transports[0] == "udp" and self._udp is not None:
-                self._udp.sendto(data, self._registrar_address)
-            elif self._registrar_conn is not None:
-                self._registrar_conn.sock.sendall(data)
+        try:
+            code, reason = subscription.on_notify(request)
+        except Exception:
+            log.warning("%s: a dialog NOTIFY could not be read", self.name, exc_info=True)
+            code, reason = 500, "Server Internal Error"
+        self._respond(request, reply, code, reason)
+
+    def _dialog_info(self, info: DialogInfo) -> None:
+        """Follow the calls the extension's phones answered, ended or made."""
+        listed: set[str] = set()
+        for dialog in info.dialogs:
+            if not dialog.call_id:
+                continue  # e.g. the dummy dialog of an idle extension
+            listed.add(dialog.call_id)
+            call = self._calls.get(dialog.call_id)
+            if call is not None:
+                self._follow(call, dialog.state)
+            elif dialog.direction == "initiator":
+                self._follow_outgoing(dialog)
+        if info.full:  # a call no longer listed has ended
+            for call in list(self._calls.values()):
+                if call.answered_at is not None and call.call_id not in listed:
+                    self._follow(call, "terminated")
+            for outgoing in list(self._outgoing.values()):
+                if outgoing.call_id not in listed:
+                    self._outgoing_state(outgoing, "terminated")
+
+    def _follow(self, call: _Call, state: str) -> None:
+        if state == "confirmed" and call.answered_at is None:
+            call.answered_at = _now()
+            self._emit(call, CallState.ANSWERED, f"answered on another phone of {call.line}")
+        elif state == "terminated" and call.answered_at is not None and not call.ended:
+            call.ended = True
+            if call.final is None:
+                call.final, call.final_at = CallState.ENDED, time.monotonic()
+            self._emit(call, CallState.ENDED, "hung up")
+
+    def _follow_outgoing(self, dialog: Dialog) -> None:
+        outgoing = self._outgoing.get(dialog.call_id or "")
+        if outgoing is None:
+            if dialog.state == "terminated":
+                return  # ended before we saw it (or listed again after its end)
+            while len(self._outgoing) >= MAX_OUTGOING:
+                self._outgoing.popitem(last=False)
+            outgoing = _Outgoing(
+                call_id=dialog.call_id or "",
+                remote_number=remote_number(dialog),
+                remote_display_name=dialog.remote_display,
+                started_at=_now(),
+                seen_at=time.monotonic(),
+            )
+            self._outgoing[outgoing.call_id] = outgoing
+            self._emit_outgoing(outgoing, CallState.RINGING)
+        self._outgoing_state(outgoing, dialog.state)
+
+    def _outgoing_state(self, outgoing: _Outgoing, state: str) -> None:
+        if state == "confirmed" and outgoing.answered_at is None:
+            outgoing.answered_at = _now()
+            self._emit_outgoing(outgoing, CallState.ANSWERED)
+        elif state == "terminated":
+            self._outgoing.pop(outgoing.call_id, None)
+            answered = outgoing.answered_at is not None
+            self._emit_outgoing(outgoing, CallState.ENDED if answered else CallState.MISSED)
+
+    def _emit_outgoing(self, outgoing: _Outgoing, state: CallState) -> None:
+        line = self.account.user if self.account is not None else ""
+        self._deliver(
+            CallEvent(
+                call_id=f"sip:{outgoing.call_id}",
+                state=state,
+                source=self.name,
+                direction=CallDirection.OUTBOUND,
+                remote_number=outgoing.remote_number,
+                remote_display_name=outgoing.remote_display_name,
+                line=line,
+                started_at=outgoing.started_at,
+                answered_at=outgoing.answered_at,
+                reason="not answered" if state is CallState.MISSED else "",
+            )
+        )
 
     # --- messages -----------------------------------------------------------------------
 
@@ -617,10 +740,10 @@ class SipListener:
             self._malformed(data, exc, reply, transport, message)
 
     def _handle_response(self, response: SipResponse) -> None:
-        registration = self.registration
-        if registration is not None and registration.owns(response):
-            registration.on_response(response)
-            return
+        for client in (self.registration, self.subscription):
+            if client is not None and client.owns(response):
+                client.on_response(response)
+                return
         log.debug("%s: ignoring a %d response", self.name, response.status)
 
     def _malformed(
@@ -678,6 +801,8 @@ class SipListener:
             self._cancel(request, reply)
         elif method == "BYE":
             self._bye(request, reply)
+        elif method == "NOTIFY":
+            self._notify(request, reply)
         elif method == "OPTIONS":
             self._respond(
                 request, reply, 200, "OK", extra=(f"Allow: {_ALLOW}", "Accept: application/sdp")
@@ -831,38 +956,48 @@ class SipListener:
             if reason.protocol.upper() == "SIP" and reason.cause == 200:
                 state = CallState.ANSWERED_ELSEWHERE
                 break
-        self._finish(call, state, _reason_text(request))
+        # dialog state may already have told us the desk phone answered: nothing new then
+        self._finish(call, state, _reason_text(request), emit=call.answered_at is None)
 
-    def _finish(self, call: _Call, state: CallState, reason: str) -> None:
+    def _finish(self, call: _Call, state: CallState, reason: str, *, emit: bool = True) -> None:
         now = time.monotonic()
         call.final = state
         call.final_at = now
         if call.reply.connection is None and call.last_response.startswith(b"SIP/2.0 4"):
             call.retransmit_at = now + T1
             call.retransmit_interval = T1
-        self._emit(call, state, reason)
+        if emit:
+            self._emit(call, state, reason)
 
     def _emit(self, call: _Call, state: CallState, reason: str = "") -> None:
+        self._deliver(
+            CallEvent(
+                call_id=f"sip:{call.call_id}",
+                state=state,
+                source=self.name,
+                remote_number=call.identity.number,
+                remote_display_name=call.identity.display_name,
+                withheld=call.identity.withheld,
+                line=call.line,
+                started_at=call.started_at,
+                answered_at=call.answered_at,
+                reason=reason,
+            )
+        )
+
+    def _deliver(self, event: CallEvent) -> None:
         sink = self._sink
         if sink is None:
             return
-        event = CallEvent(
-            call_id=f"sip:{call.call_id}",
-            state=state,
-            source=self.name,
-            remote_number=call.identity.number,
-            remote_display_name=call.identity.display_name,
-            withheld=call.identity.withheld,
-            line=call.line,
-            started_at=call.started_at,
-            answered_at=call.answered_at,
-            reason=reason,
-        )
         try:
             sink(event)
         except Exception:  # a broken consumer must not end the source
             log.warning(
-                "%s: the sink failed on %s %s", self.name, event.call_id, state.value, exc_info=True
+                "%s: the sink failed on %s %s",
+                self.name,
+                event.call_id,
+                event.state.value,
+                exc_info=True,
             )
 
     # --- timers -------------------------------------------------------------------------
@@ -875,7 +1010,8 @@ class SipListener:
                 if now - call.rang_at > self.ring_timeout:
                     given_up.append(call)
                 continue
-            if now - call.final_at > self.linger:
+            talking = call.answered_at is not None and not call.ended
+            if now - call.final_at > (MAX_TALK if talking else self.linger):
                 expired.append(call.call_id)
             elif call.retransmit_at is not None and now >= call.retransmit_at:
                 self._send(call.last_response, call.reply)
@@ -895,6 +1031,8 @@ class SipListener:
                 self._close_connection(conn)
         if self.registration is not None:
             self.registration.on_timer()
+        if self.subscription is not None and self._subscribed:
+            self.subscription.on_timer()
 
 
 #: The keys of a ``[[sip]]`` settings table.
