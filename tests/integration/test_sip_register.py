@@ -370,3 +370,70 @@ def test_a_password_missing_from_the_keyring_says_how_to_store_it(
     failed = next(s for s in seen.statuses if s.state is SourceState.FAILED)
     assert failed.problem is SourceProblem.NO_SECRET
     assert "desktop-crm secret set sip-nowhere" in failed.detail
+
+
+# --- the real command ---------------------------------------------------------------------
+
+
+def test_desktop_crm_listen_registers_and_logs_a_call_end_to_end(
+    kamailio: KamailioServer, sipp: SippPeers, tmp_path: Path
+) -> None:
+    """``secret set`` and ``listen --json`` as processes, a sipp caller through Kamailio."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = Database(url)
+    db.upgrade()
+    juergen = _contact(db, "089 2020447-25")
+    config = tmp_path / "crm.toml"
+    config.write_text(_register_config(kamailio, "108", "sip-108", "tcp"), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHON_KEYRING_BACKEND": "tests.helpers.process_keyring.ProcessKeyring",
+        "DESKTOP_CRM_TEST_KEYRING": str(tmp_path / "keyring.json"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    exe = str(Path(sys.executable).parent / "desktop-crm")
+    common = ["--database", url, "--config", str(config)]
+    password = kamailio.user("108").password
+    stored = subprocess.run(
+        [exe, *common, "secret", "set", "sip-108"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    assert stored.returncode == 0, stored.stderr
+    proc = subprocess.Popen(
+        [exe, *common, "listen", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        first, second = (json.loads(proc.stdout.readline()) for _ in range(2))
+        assert (first["event"], second["event"]) == ("source.registering", "source.registered")
+        caller = sipp.uac("108", "uac_cancel", caller="+49892020447-25", caller_name="Jürgen Groß")
+        assert caller.wait(timeout=20).ok
+        ringing, missed = (json.loads(proc.stdout.readline()) for _ in range(2))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, errors = proc.communicate(timeout=10)
+    assert proc.returncode == 0, errors
+    assert (ringing["event"], missed["event"]) == ("call.ringing", "call.missed")
+    assert ringing["display_name"] == "Jürgen Groß"
+    assert [m["contact_id"] for m in ringing["matches"]] == [juergen]
+    assert [json.loads(line)["event"] for line in rest.splitlines()] == ["source.stopped"]
+    with db.session() as s:
+        [entry] = history.history(s, contact_id=juergen)
+        assert (entry.outcome, entry.source) == ("missed", "sip:office")
+    for output in (stored.stdout, stored.stderr, rest, errors, config.read_text()):
+        assert password not in output
+    db.dispose()
