@@ -11,6 +11,7 @@
   ``kamailio_dialog``.
 - ``sipp``: a `SippPeers` for one test: ``.uas()`` starts a desk phone, ``.uac("100")`` a
   caller through the registrar; every peer still running is stopped when the test ends.
+- ``crm``: an empty SQLite CRM database in the test's folder.
 - ``sipsak``: the path of sipsak, for `tests.helpers.sipp.register`.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop_crm.data.db import Database
 from tests.helpers.integration import need_binary, unavailable
 from tests.helpers.kamailio import KamailioServer, kamailio_server
 from tests.helpers.sipp import SippPeers, sipp_peers
@@ -68,6 +70,15 @@ def kamailio(kamailio_or_reason: KamailioServer | str) -> KamailioServer:
         unavailable(kamailio_or_reason)
         raise AssertionError("unreachable")
     return kamailio_or_reason
+
+
+@pytest.fixture
+def crm(tmp_path: Path) -> Iterator[Database]:
+    """An empty CRM database (SQLite) for a test that watches calls land in the history."""
+    db = Database(f"sqlite:///{tmp_path / 'crm.db'}")
+    db.upgrade()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

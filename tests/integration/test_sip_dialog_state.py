@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -27,14 +26,6 @@ from tests.helpers.sipp import SippPeers
 from tests.integration.test_sip_register import Seen, _contact, agent_for, registered
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def crm(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'crm.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
 
 
 @contextmanager

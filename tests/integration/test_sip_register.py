@@ -216,14 +216,6 @@ def test_an_unreachable_registrar_is_named_and_retried_with_growing_pauses(
 # --- the calls land in the history --------------------------------------------------------
 
 
-@pytest.fixture
-def crm(tmp_path: Path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'crm.db'}")
-    db.upgrade()
-    yield db
-    db.dispose()
-
-
 @contextmanager
 def listening(
     crm: Database, server: KamailioServer, user: str, results: list[ResolvedCall]
