@@ -67,6 +67,7 @@ def agent_for(
     register_timeout: float | None = None,
     port: int | None = None,
     keepalive: float = 25.0,
+    host: str = "127.0.0.1",
 ) -> SipListener:
     account = RegistrarAccount(
         registrar_host=server.host,
@@ -80,7 +81,7 @@ def agent_for(
     return SipListener(
         name="sip:office",
         mode="register",
-        host="127.0.0.1",
+        host=host,
         port=free_port(),  # not 0: an ephemeral port might be one handed to a sipp peer
         transports=(transport,),
         account=account,
@@ -125,6 +126,18 @@ def test_registers_with_md5_and_rings_along_with_a_call(
     assert ringing.line == "110"
     assert seen.statuses[0].state is SourceState.REGISTERING
     assert seen.states()[-1] is SourceState.STOPPED
+
+
+def test_bound_to_every_interface_it_registers_the_address_that_reaches_the_registrar(
+    kamailio: KamailioServer, sipp: SippPeers
+) -> None:
+    seen = Seen()
+    with running(agent_for(kamailio, "107", host="0.0.0.0"), seen) as agent:
+        assert seen.wait(lambda: registered(seen)), seen.statuses
+        assert agent.registration is not None
+        assert agent.registration.contact == f"sip:107@127.0.0.1:{agent.port}"
+        assert sipp.uac("107", "uac_cancel", name="to-any").wait(timeout=20).ok
+        assert seen.wait(lambda: len(seen.calls) >= 2)
 
 
 def test_registers_with_a_sha256_digest(kamailio_sha256: KamailioServer) -> None:
