@@ -119,7 +119,7 @@ def message_id_of(value: str | None) -> str | None:
         return None
     match = re.search(r"<([^<>]+)>", value)
     text = (match.group(1) if match else value).strip()
-    text = "".join(text.split())
+    text = "".join(text.split()).strip("<>")
     if not text:
         return None
     if len(text) > MAX_MESSAGE_ID:

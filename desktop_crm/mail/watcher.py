@@ -413,24 +413,16 @@ class ImapWatcher:
         client.select_folder(folder, readonly=True)
         client.idle()
         deadline = time.monotonic() + seconds
-        changed = False
-        try:
-            while not changed and time.monotonic() < deadline:
-                if self._stop.is_set():
-                    break
-                started = time.monotonic()
-                responses = client.idle_check(timeout=IDLE_STEP)
-                for response in responses:
-                    if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
-                        changed = True
-                    if response and response[0] == b"BYE":
-                        raise _ConnectionLost("the server said BYE")
-                if not responses and time.monotonic() - started < IDLE_STEP / 2:
-                    # woke up early with nothing: the server closed the connection
-                    raise _ConnectionLost("connection closed by the server")
-        except _ConnectionLost:
-            raise
-        client.idle_done()
+        while time.monotonic() < deadline and not self._stop.is_set():
+            started = time.monotonic()
+            responses = client.idle_check(timeout=IDLE_STEP)
+            if any(r and r[0] == b"BYE" for r in responses):
+                raise _ConnectionLost("the server said BYE")
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                break
+            if not responses and time.monotonic() - started < IDLE_STEP / 2:
+                break  # woke up with nothing to read: closed? DONE below tells
+        client.idle_done()  # raises when the connection is gone
         self._check_stop()
 
     # --- reading a folder ----------------------------------------------------------------
