@@ -20,8 +20,8 @@ import sys
 import tempfile
 import threading
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +47,10 @@ def message(n: int, when: datetime) -> bytes:
     else:
         sender = f"Unbekannt {n} <wer{n}@example.org>"
     head = (
-        f"From: {sender}\r\nTo: support@crm.test\r\nSubject: =?utf-8?q?Anfrage_Nr=2E_{n}_=C3=BC?=\r\n"
-        f"Message-ID: <bench-{n}@crm.test>\r\nDate: {format_datetime(when)}\r\nMIME-Version: 1.0\r\n"
+        f"From: {sender}\r\nTo: support@crm.test\r\n"
+        f"Subject: =?utf-8?q?Anfrage_Nr=2E_{n}_=C3=BC?=\r\n"
+        f"Message-ID: <bench-{n}@crm.test>\r\nDate: {format_datetime(when)}\r\n"
+        "MIME-Version: 1.0\r\n"
     )
     text = f"Sehr geehrte Damen und Herren,\r\nzu Auftrag {n} habe ich eine Frage.\r\n" * 5
     if n % 20 == 0:
@@ -152,9 +154,8 @@ def main() -> int:
         print(f"messages: {args.messages:,}, mailbox {mailbox_bytes / 1e6:.1f} MB")
         print(f"first progress event after {first:.2f} s; progress events: {len(progress)}")
         print(f"scan to IDLE: {elapsed:.1f} s ({args.messages / elapsed:,.0f} messages/s)")
-        print(
-            f"fetched: {counter.bytes / 1e6:.1f} MB ({100 * counter.bytes / mailbox_bytes:.1f} % of the mailbox)"
-        )
+        share = 100 * counter.bytes / mailbox_bytes
+        print(f"fetched: {counter.bytes / 1e6:.1f} MB ({share:.1f} % of the mailbox)")
         print(f"outcomes: {dict(sorted(outcomes.items()))}")
         expected = {str(MailOutcome.LOGGED), str(MailOutcome.UNASSIGNED)}
         return 0 if set(outcomes) <= expected and sum(outcomes.values()) == args.messages else 1

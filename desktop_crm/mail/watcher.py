@@ -578,6 +578,8 @@ class ImapWatcher:
         events: list[MailEvent] = []
         with self._db.session() as session:
             for item in fetched:
+                # stopping mid-batch rolls the batch back; it is read again next time
+                self._check_stop()
                 if item.mail is None:
                     self._skip(session, folder, uidvalidity, item.uid, item.reason)
                     continue
