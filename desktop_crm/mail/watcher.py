@@ -34,7 +34,7 @@ from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 
 from desktop_crm.data.db import Database
 from desktop_crm.data.mail_store import folder_state, record_skip, save_folder_state
@@ -600,7 +600,7 @@ class ImapWatcher:
                         raise  # the database is away: the batch is read again later
                     self._skip(session, folder, uidvalidity, item.uid, f"cannot be stored: {exc}")
                     continue
-                except (SQLAlchemyError, ValueError, TypeError, LookupError) as exc:
+                except Exception as exc:  # whatever this mail does, it is not retried forever
                     savepoint.rollback()
                     self._skip(
                         session, folder, uidvalidity, item.uid, f"{type(exc).__name__}: {exc}"

@@ -80,8 +80,18 @@ class Recorder:
 
 
 @pytest.fixture
-def crm(sqlite_db: Database) -> dict[str, int]:
-    with sqlite_db.session() as s:
+def mail_db(request: pytest.FixtureRequest) -> Database:
+    """SQLite, or PostgreSQL where a test is parametrized with ``indirect=True``."""
+    backend = getattr(request, "param", "sqlite")
+    return request.getfixturevalue("sqlite_db" if backend == "sqlite" else "pg_db")  # type: ignore[no-any-return]
+
+
+BOTH = pytest.mark.parametrize("mail_db", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
+def crm(mail_db: Database) -> dict[str, int]:
+    with mail_db.session() as s:
         company = records.create_organization(
             s,
             OrganizationInput(
@@ -123,7 +133,7 @@ def account(server: DovecotServer, **changes: object) -> ImapAccount:
 
 @pytest.fixture
 def run_watcher(
-    sqlite_db: Database, dovecot: DovecotServer
+    mail_db: Database, dovecot: DovecotServer
 ) -> Iterator[Callable[..., tuple[ImapWatcher, Recorder]]]:
     started: list[ImapWatcher] = []
 
@@ -133,7 +143,7 @@ def run_watcher(
         secret = password if password is not None else dovecot.user("anna").password
         watcher = ImapWatcher(
             acct or account(dovecot),
-            sqlite_db,
+            mail_db,
             lambda: secret,
             min_backoff=0.2,
             max_backoff=1.0,
@@ -195,10 +205,11 @@ def mail_rows(db: Database, contact_id: int | None = None) -> list[Interaction]:
 # --- must show: idle push within 2 s ----------------------------------------------------------
 
 
+@BOTH
 def test_mail_appended_while_idling_is_in_the_contacts_history_within_2s(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     _watcher, rec = run_watcher()
@@ -213,7 +224,7 @@ def test_mail_appended_while_idling_is_in_the_contacts_history_within_2s(
     assert event.outcome is MailOutcome.LOGGED
     assert event.popup and not event.backlog
     assert event.best is not None and event.best.contact_id == crm["anna"]
-    rows = mail_rows(sqlite_db, crm["anna"])
+    rows = mail_rows(mail_db, crm["anna"])
     assert [(r.subject, r.direction) for r in rows] == [("Angebot 4711", Direction.INBOUND)]
     assert "bitte um Rückruf" in rows[0].body
     assert rows[0].id in event.interaction_ids
@@ -223,10 +234,11 @@ def test_mail_appended_while_idling_is_in_the_contacts_history_within_2s(
 # --- must show: restart of Dovecot and of the watcher -------------------------------------------
 
 
+@BOTH
 def test_restarting_dovecot_and_the_watcher_loses_none_and_duplicates_none(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     def ids(r: Recorder) -> set[str]:
@@ -265,11 +277,11 @@ def test_restarting_dovecot_and_the_watcher_loses_none_and_duplicates_none(
 
     assert ids(rec2) == {"offline@x"}  # nothing repeated
     assert sorted(m.message_id for m in rec.mails) == sorted(ids(rec))  # no event twice
-    rows = mail_rows(sqlite_db)
+    rows = mail_rows(mail_db)
     external = [r.external_id for r in rows]
     assert len(external) == len(set(external)) == 8
-    assert len(mail_rows(sqlite_db, crm["anna"])) == 4
-    assert len(mail_rows(sqlite_db, crm["bernd"])) == 4
+    assert len(mail_rows(mail_db, crm["anna"])) == 4
+    assert len(mail_rows(mail_db, crm["bernd"])) == 4
 
 
 # --- must show: tricky From headers, real samples and written cases ------------------------------
@@ -316,10 +328,11 @@ WRITTEN = {
 }
 
 
+@BOTH
 def test_tricky_from_headers_are_attributed_correctly(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     folder = integration.testdata("mail-samples")
@@ -361,7 +374,7 @@ def test_tricky_from_headers_are_attributed_correctly(
     assert no_from.message_id.startswith("synthetic:")
     assert no_from.attachments == ("test.pdf",)
     assert "Test - body content" in no_from.snippet
-    with sqlite_db.session() as s:
+    with mail_db.session() as s:
         waiting = {row.sender for row in list_unassigned(s)}
     assert waiting == {
         "",
@@ -379,7 +392,7 @@ def test_tricky_from_headers_are_attributed_correctly(
 def test_sent_mail_is_logged_outgoing_on_each_known_recipient_once(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     sent = message(
@@ -403,17 +416,17 @@ def test_sent_mail_is_logged_outgoing_on_each_known_recipient_once(
         ("contact", crm["bernd"]),
         ("organization", crm["company"]),
     }
-    rows = mail_rows(sqlite_db)
+    rows = mail_rows(mail_db)
     assert {(r.contact_id, r.organization_id, r.direction) for r in rows} == {
         (crm["anna"], crm["company"], Direction.OUTBOUND),
         (crm["bernd"], None, Direction.OUTBOUND),
         (None, crm["company"], Direction.OUTBOUND),
     }
     assert {r.remote for r in rows} == {ANNA, BERND, "info@mueller-anlagenbau.de"}
-    with sqlite_db.session() as s:
+    with mail_db.session() as s:
         assert s.scalar(select(func.count()).select_from(MailMessage)) == 1
         assert list_unassigned(s) == []  # the copy in INBOX is ours, not an unknown sender's
-    with sqlite_db.session() as s:  # CC recipients never became contacts
+    with mail_db.session() as s:  # CC recipients never became contacts
         assert records.get_contact(s, crm["bernd"]).last_name == "Klein"
         from desktop_crm.data.models import Contact
 
@@ -474,7 +487,7 @@ def test_untrusted_certificate_is_refused_and_ca_file_or_opt_out_accepts_it(
 def test_polling_when_idle_is_off(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     _watcher, rec = run_watcher(account(dovecot, idle=False, poll_seconds=1.0))
@@ -482,7 +495,7 @@ def test_polling_when_idle_is_off(
     with imap(dovecot) as client:
         client.append("INBOX", message(ANNA, "gepollt", message_id="poll@x"))
     rec.wait(lambda r: any(m.message_id == "poll@x" for m in r.mails), timeout=5)
-    assert len(mail_rows(sqlite_db, crm["anna"])) == 1
+    assert len(mail_rows(mail_db, crm["anna"])) == 1
 
 
 # --- bad input, renumbered folders ----------------------------------------------------------
@@ -491,7 +504,7 @@ def test_polling_when_idle_is_off(
 def test_a_bad_or_too_large_message_is_skipped_once_and_the_next_one_processed(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     with imap(dovecot) as client:
@@ -508,12 +521,12 @@ def test_a_bad_or_too_large_message_is_skipped_once_and_the_next_one_processed(
     rec.wait(lambda r: any(m.message_id == "next@x" for m in r.mails))
     rec.wait_state(MailState.IDLE)
     watcher.stop()
-    with sqlite_db.session() as s:
+    with mail_db.session() as s:
         skips = {row.uid: row.reason for row in s.scalars(select(MailSkip))}
     assert sorted(skips) == [1, 2]
     assert "too large" in skips[1]
     assert "no header" in skips[2] or "not a mail" in skips[2]
-    subjects = sorted(r.subject for r in mail_rows(sqlite_db, crm["anna"]))
+    subjects = sorted(r.subject for r in mail_rows(mail_db, crm["anna"]))
     assert subjects == ["danach", "kaputter Zeichensatz"]
     # a restarted watcher does not try them again
     again, rec2 = run_watcher(account(dovecot, max_message_bytes=20_000))
@@ -526,7 +539,7 @@ def test_a_bad_or_too_large_message_is_skipped_once_and_the_next_one_processed(
 def test_a_renumbered_folder_is_read_again_without_logging_twice(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
     with imap(dovecot) as client:
@@ -537,15 +550,15 @@ def test_a_renumbered_folder_is_read_again_without_logging_twice(
     rec.wait(lambda r: len(r.mails) == 4)
     rec.wait_state(MailState.IDLE)
     watcher.stop()
-    with sqlite_db.session() as s:  # as if the server had been rebuilt: new UIDVALIDITY
+    with mail_db.session() as s:  # as if the server had been rebuilt: new UIDVALIDITY
         s.execute(update(MailFolderState).values(uidvalidity=MailFolderState.uidvalidity + 1))
     again, rec2 = run_watcher()
     rec2.wait(lambda r: len(r.mails) == 4)
     rec2.wait_state(MailState.IDLE)
     again.stop()
     assert all(m.backlog for m in rec2.mails)
-    assert len(mail_rows(sqlite_db, crm["anna"])) == 3
-    with sqlite_db.session() as s:
+    assert len(mail_rows(mail_db, crm["anna"])) == 3
+    with mail_db.session() as s:
         assert len(list_unassigned(s)) == 1
 
 
@@ -555,7 +568,7 @@ def test_a_renumbered_folder_is_read_again_without_logging_twice(
 def test_a_backlog_is_read_with_progress_and_without_downloading_bodies(
     dovecot: DovecotServer,
     crm: dict[str, int],
-    sqlite_db: Database,
+    mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -592,7 +605,7 @@ def test_a_backlog_is_read_with_progress_and_without_downloading_bodies(
     progress = [s for s in rec.statuses if s.state is MailState.SCANNING and s.folder == "INBOX"]
     assert [p.done for p in progress] == [0, 100, 200, 300, 400, 500, 600]
     assert all(p.total == 600 for p in progress)
-    assert len(mail_rows(sqlite_db, crm["anna"])) == 200
+    assert len(mail_rows(mail_db, crm["anna"])) == 200
     big = next(m for m in rec.mails if m.message_id == "backlog-100@x")
     assert big.attachments == ("gross.pdf",) and big.snippet == "Nachricht 100"
     # never a whole message: headers, structure, and the first bytes of one part
