@@ -124,6 +124,13 @@ class DovecotServer:
         self.stop()
         self.start()
 
+    def reconfigure(self, extra: str) -> None:
+        """Add settings to the configuration and restart, e.g. a capability list without
+        IDLE (``imap_capability = IMAP4rev1 LITERAL+``)."""
+        with self.config.open("a", encoding="utf-8") as config:
+            config.write(extra.rstrip("\n") + "\n")
+        self.restart()
+
     # --- mail --------------------------------------------------------------------------
 
     def deliver(self, user: str, raw: bytes, folder: str = "INBOX") -> Path:

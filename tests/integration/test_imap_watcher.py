@@ -498,6 +498,23 @@ def test_polling_when_idle_is_off(
     assert len(mail_rows(mail_db, crm["anna"])) == 1
 
 
+def test_polling_when_the_server_offers_no_idle(
+    dovecot: DovecotServer,
+    crm: dict[str, int],
+    mail_db: Database,
+    run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
+) -> None:
+    dovecot.reconfigure("imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+")
+    with imap(dovecot) as client:
+        assert not client.has_capability("IDLE")
+    _watcher, rec = run_watcher(account(dovecot, poll_seconds=1.0))
+    rec.wait_state(MailState.POLLING)
+    with imap(dovecot) as client:
+        client.append("INBOX", message(ANNA, "ohne IDLE", message_id="noidle@x"))
+    rec.wait(lambda r: any(m.message_id == "noidle@x" for m in r.mails), timeout=5)
+    assert not any(s.state is MailState.IDLE for s in rec.statuses)
+
+
 # --- bad input, renumbered folders ----------------------------------------------------------
 
 
