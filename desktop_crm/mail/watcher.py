@@ -111,6 +111,8 @@ class ImapAccount:
             raise ValueError(f"{where}: {', '.join(missing)} must be set")
         if entry.get("tls", "implicit") not in ("implicit", "starttls", "none"):
             raise ValueError(f"{where}.tls: must be implicit, starttls or none")
+        if len(str(entry.get("name") or "mail")) > 60:
+            raise ValueError(f"{where}.name: at most 60 characters")
         folders = tuple(entry.get("folders") or ("INBOX",))
         if int(entry.get("poll_seconds", 60)) < 1 or int(entry.get("lookback_days", 90)) < 0:
             raise ValueError(f"{where}: poll_seconds must be 1 or more, lookback_days 0 or more")

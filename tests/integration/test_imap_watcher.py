@@ -212,7 +212,7 @@ def test_mail_appended_while_idling_is_in_the_contacts_history_within_2s(
     mail_db: Database,
     run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
 ) -> None:
-    _watcher, rec = run_watcher()
+    watcher, rec = run_watcher()
     rec.wait_state(MailState.IDLE)
     with imap(dovecot) as client:
         appended = time.monotonic()
@@ -229,6 +229,11 @@ def test_mail_appended_while_idling_is_in_the_contacts_history_within_2s(
     assert "bitte um Rückruf" in rows[0].body
     assert rows[0].id in event.interaction_ids
     assert event.to_json()["matches"][0]["contact_id"] == crm["anna"]
+    started = time.monotonic()
+    watcher.stop()  # while idling
+    assert time.monotonic() - started < 1.0
+    assert not watcher.running
+    assert rec.statuses[-1].state is MailState.STOPPED
 
 
 # --- must show: restart of Dovecot and of the watcher -------------------------------------------
@@ -630,3 +635,34 @@ def test_a_backlog_is_read_with_progress_and_without_downloading_bodies(
     plain = {"RFC822.SIZE", "INTERNALDATE", "BODYSTRUCTURE", "BODY.PEEK[HEADER]"}
     assert asked and all(item in plain or partial.fullmatch(item) for item in asked), set(asked)
     assert not any(m.popup for m in rec.mails)
+
+
+def test_stopping_in_the_middle_of_a_scan_is_quick_and_the_next_start_goes_on(
+    dovecot: DovecotServer,
+    crm: dict[str, int],
+    mail_db: Database,
+    run_watcher: Callable[..., tuple[ImapWatcher, Recorder]],
+) -> None:
+    for n in range(1500):
+        sender = ANNA if n % 2 else f"kunde{n}@example.org"
+        dovecot.deliver("anna", message(sender, f"Scan {n}", message_id=f"scan-{n}@x"))
+    watcher, rec = run_watcher(batch=100)
+    rec.wait(
+        lambda r: any(s.state is MailState.SCANNING and s.done >= 200 for s in r.statuses),
+        timeout=30,
+    )
+    started = time.monotonic()
+    watcher.stop()
+    assert time.monotonic() - started < 1.0
+    assert not watcher.running
+    first = {m.message_id for m in rec.mails}
+    assert 0 < len(first) < 1500
+    again, rec2 = run_watcher(batch=100)
+    rec2.wait(lambda r: len(first | {m.message_id for m in r.mails}) == 1500, timeout=60)
+    rec2.wait_state(MailState.IDLE)
+    again.stop()
+    assert not first & {m.message_id for m in rec2.mails}  # nothing read twice
+    rows = mail_rows(mail_db, crm["anna"])
+    assert len(rows) == len({r.external_id for r in rows}) == 750
+    with mail_db.session() as s:
+        assert len(list_unassigned(s, limit=10_000)) == 750
