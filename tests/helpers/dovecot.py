@@ -124,6 +124,17 @@ class DovecotServer:
         self.stop()
         self.start()
 
+    def renumber(self, user: str = "anna", folder: str = "INBOX") -> None:
+        """Make Dovecot renumber a folder (a new UIDVALIDITY, UIDs from 1), as after a server
+        move or a rebuilt index: stop, drop its UID list and index files, start."""
+        self.stop()
+        time.sleep(1.1)  # Dovecot's UIDVALIDITY is a time stamp in seconds
+        box = self.maildir(user, folder)
+        for path in box.iterdir():
+            if path.name.startswith("dovecot"):
+                path.unlink()
+        self.start()
+
     def reconfigure(self, extra: str) -> None:
         """Add settings to the configuration and restart, e.g. a capability list without
         IDLE (``imap_capability = IMAP4rev1 LITERAL+``)."""

@@ -16,7 +16,7 @@ from email.utils import format_datetime
 
 import pytest
 from imapclient import IMAPClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from desktop_crm.data import records
 from desktop_crm.data.db import Database
@@ -572,14 +572,23 @@ def test_a_renumbered_folder_is_read_again_without_logging_twice(
     rec.wait(lambda r: len(r.mails) == 4)
     rec.wait_state(MailState.IDLE)
     watcher.stop()
-    with mail_db.session() as s:  # as if the server had been rebuilt: new UIDVALIDITY
-        s.execute(update(MailFolderState).values(uidvalidity=MailFolderState.uidvalidity + 1))
+    with mail_db.session() as s:
+        before = s.scalar(
+            select(MailFolderState.uidvalidity).where(MailFolderState.folder == "INBOX")
+        )
+    dovecot.renumber("anna", "INBOX")  # a rebuilt server: new UIDVALIDITY, UIDs from 1 again
+    with imap(dovecot) as client:
+        assert client.select_folder("INBOX", readonly=True)[b"UIDVALIDITY"] != before
     again, rec2 = run_watcher()
     rec2.wait(lambda r: len(r.mails) == 4)
     rec2.wait_state(MailState.IDLE)
+    with imap(dovecot) as client:  # and what comes after the renumbering is read as usual
+        client.append("INBOX", message(ANNA, "danach", message_id="after-renumber@x"))
+    rec2.wait(lambda r: len(r.mails) == 5)
     again.stop()
-    assert all(m.backlog for m in rec2.mails)
-    assert len(mail_rows(mail_db, crm["anna"])) == 3
+    assert not rec2.mails[-1].backlog
+    assert all(m.backlog for m in rec2.mails[:4])
+    assert len(mail_rows(mail_db, crm["anna"])) == 4
     with mail_db.session() as s:
         assert len(list_unassigned(s)) == 1
 
