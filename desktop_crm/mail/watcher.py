@@ -28,13 +28,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import CapabilityError, LoginError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from desktop_crm.data.db import Database
 from desktop_crm.data.mail_store import folder_state, record_skip, save_folder_state
@@ -207,7 +207,6 @@ class WatcherStats:
     skipped: int = 0
     connects: int = 0
     last_error: str = ""
-    events: int = field(default=0)
 
 
 class ImapWatcher:
@@ -533,16 +532,12 @@ class ImapWatcher:
             attachments = attachments_from_structure(structure)
         except Exception:
             attachments = ()
-        from dataclasses import replace
-
         return _Fetched(
             uid, replace(mail, attachments=attachments, size=size), structure=structure, size=size
         )
 
     def _add_snippets(self, client: IMAPClient, fetched: list[_Fetched]) -> None:
         """The start of each mail's text part, one FETCH per distinct part number."""
-        from dataclasses import replace
-
         by_section: dict[str, list[tuple[_Fetched, Any]]] = {}
         for item in fetched:
             try:
@@ -622,8 +617,6 @@ class ImapWatcher:
 
 
 def _is_operational(exc: DBAPIError) -> bool:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     return isinstance(exc, OperationalError | InterfaceError)
 
 
