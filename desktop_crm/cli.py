@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command(
-        "listen", cmd_listen, "run the call sources headless, identify callers, log every call"
+        "listen",
+        cmd_listen,
+        "run the call sources and mail accounts headless, identify callers and senders, log "
+        "every call and mail",
     )
     p.add_argument("--json", action="store_true", help="one JSON object per event on stdout")
     p.add_argument(
@@ -124,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="end as answered elsewhere (CANCEL with cause 200) instead of missed",
     )
     p.add_argument("--transport", choices=["udp", "tcp"], default=None)
+
+    p = command("mail", cmd_mail, "the unassigned-mail list: show it, assign or dismiss a mail")
+    p.add_argument("action", choices=["unassigned", "assign", "dismiss"])
+    p.add_argument("id", nargs="?", type=int, metavar="ID", help="the unassigned mail's id")
+    p.add_argument("--contact", type=int, metavar="N", help="assign: to this contact id")
+    p.add_argument("--organization", type=int, metavar="N", help="assign: to this organization")
+    p.add_argument("--all", action="store_true", help="unassigned: also assigned and dismissed")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("config", cmd_config, "show the effective settings or the settings file's path")
     p.add_argument("action", choices=["show", "path", "keys"])
@@ -402,6 +413,41 @@ def _print_status(status: Any, as_json: bool) -> None:
         log_status(status)
 
 
+def _print_mail(item: Any, as_json: bool) -> None:
+    data = item.to_json()
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False), flush=True)
+        return
+    if data["event"] == "mail.status":
+        detail = data["reason"] or (
+            f"{data['folder']} {data['done']}/{data['total']}" if data["total"] else ""
+        )
+        print(f"mail.status {data['account']}: {data['state']} {detail}".rstrip(), flush=True)
+        return
+    best = data["matches"][0] if data["matches"] else None
+    who = f" → {best['name']} ({best['reason']})" if best else f" ({data['outcome']})"
+    print(
+        f"{data['event']:<24} {data['from'] or '(no sender)'}{who}: {data['subject']}", flush=True
+    )
+
+
+def _mail_watchers(settings: Settings, db: Any) -> list[Any]:
+    """The ``[[imap]]`` accounts as watchers; a missing keyring entry is said up front."""
+    from .mail.watcher import accounts_from_settings, watchers_from_settings
+
+    entries = settings.entries("imap")
+    try:
+        accounts = accounts_from_settings(entries)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    for account in accounts:
+        try:
+            get_secret(account.secret)
+        except SecretError as exc:
+            raise CommandError(f"[[imap]] {account.name!r} cannot log in: {exc}") from exc
+    return watchers_from_settings(entries, db, get_secret)
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     import signal
     import threading
@@ -422,37 +468,120 @@ def cmd_listen(args: argparse.Namespace) -> int:
         sources += sources_from_settings(entries)
     except (OSError, ValueError) as exc:
         raise CommandError(str(exc)) from exc
-    if not sources:
+    if not sources and not settings.entries("imap"):
         raise CommandError(
-            "no call source is configured: add a [[sip]] or [[simulator]] table to the "
-            "settings (desktop-crm config keys), or run with --simulate"
+            "no call source is configured and no mail account: add a [[sip]], [[simulator]] "
+            "or [[imap]] table to the settings (desktop-crm config keys), or run with --simulate"
         )
     db, _ = open_database(args, settings)
+    printing = threading.Lock()  # calls and every mail account print from their own threads
+
+    def show_call(result: Any) -> None:
+        with printing:
+            _print_call(result, args.json)
+
+    def show_mail(item: Any) -> None:
+        with printing:
+            _print_mail(item, args.json)
+
+    def show_status(status: Any) -> None:
+        with printing:
+            _print_status(status, args.json)
+
     stop = threading.Event()
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    listener = Listener(
-        sources,
-        CallLogger(db, rules),
-        lambda r: _print_call(r, args.json),
-        on_status=lambda s: _print_status(s, args.json),
+    listener = (
+        Listener(sources, CallLogger(db, rules), show_call, on_status=show_status)
+        if sources
+        else None
     )
+    watchers: list[Any] = []
+    previous: dict[Any, Any] = {}
     try:
+        watchers = _mail_watchers(settings, db)
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         try:
-            listener.start()
+            if listener is not None:
+                listener.start()
         except OSError as exc:
             raise CommandError(str(exc)) from exc
-        names = ", ".join(source.name for source in sources)
+        for watcher in watchers:
+            watcher.start(show_mail)
+        names = ", ".join([source.name for source in sources] + [w.name for w in watchers])
         print(f"listening: {names}; database {db.display_url}", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     finally:
-        listener.stop()
+        for watcher in watchers:
+            watcher.stop()
+        if listener is not None:
+            listener.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         db.dispose()
     return EXIT_OK
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from .data import mail_store
+    from .data.models import UnassignedStatus
+
+    db, _ = open_database(args, _settings(args))
+    try:
+        with db.session() as session:
+            if args.action == "unassigned":
+                status = None if args.all else UnassignedStatus.OPEN
+                rows = mail_store.list_unassigned(session, status=status, limit=10_000)
+                if args.json:
+                    print(
+                        json.dumps(
+                            [
+                                {
+                                    "id": r.id,
+                                    "status": str(r.status),
+                                    "message_id": r.message_id,
+                                    "from": r.sender or None,
+                                    "from_name": r.sender_name,
+                                    "to": list(r.recipients),
+                                    "subject": r.subject,
+                                    "sent_at": r.sent_at.isoformat(),
+                                    "account": r.account,
+                                    "folder": r.folder,
+                                    "direction": str(r.direction),
+                                    "attachments": list(r.attachments),
+                                    "snippet": r.snippet,
+                                    "interaction_id": r.interaction_id,
+                                }
+                                for r in rows
+                            ],
+                            ensure_ascii=False,
+                        )
+                    )
+                    return EXIT_OK
+                if not rows:
+                    print("No unassigned mail.")
+                for r in rows:
+                    when = r.sent_at.isoformat()[:16].replace("T", " ")
+                    state = "" if r.status is UnassignedStatus.OPEN else f" [{r.status}]"
+                    print(f"{r.id:>6}  {when}  {r.sender or '(no sender)'}: {r.subject}{state}")
+                return EXIT_OK
+            if args.id is None:
+                raise CommandError(f"mail {args.action} needs the id of an unassigned mail")
+            if args.action == "dismiss":
+                mail_store.dismiss_unassigned(session, args.id)
+                print(f"Unassigned mail {args.id} dismissed.")
+                return EXIT_OK
+            if (args.contact is None) == (args.organization is None):
+                raise CommandError("mail assign needs --contact N or --organization N")
+            entry = mail_store.assign_unassigned(
+                session, args.id, contact_id=args.contact, organization_id=args.organization
+            )
+            print(f"Unassigned mail {args.id} logged as history entry {entry.id}.")
+            return EXIT_OK
+    finally:
+        db.dispose()
 
 
 def cmd_simulate_call(args: argparse.Namespace) -> int:

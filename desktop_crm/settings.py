@@ -239,6 +239,93 @@ SECTIONS: dict[str, Section] = {
         ),
         many=True,
     ),
+    "imap": Section(
+        "imap",
+        "A mailbox the watcher reads (one table per account): mail from and to customers lands "
+        "in their history, unknown senders in the unassigned-mail list.",
+        (
+            Setting(
+                "name",
+                str,
+                "mail",
+                "name of this account (unique; the read position of each folder is stored "
+                "under it)",
+            ),
+            Setting("host", str, "", "IMAP server, e.g. imap.example.de"),
+            Setting(
+                "port",
+                int,
+                0,
+                "IMAP port; 0: the standard one (993 for tls = implicit, else 143)",
+            ),
+            Setting(
+                "tls",
+                str,
+                "implicit",
+                "implicit: TLS from the first byte (port 993); starttls: plain, then STARTTLS "
+                "(port 143; refused if the server does not offer it); none: unencrypted, "
+                "for a server on this machine only",
+                ("implicit", "starttls", "none"),
+            ),
+            Setting("user", str, "", "login name at the IMAP server"),
+            Setting(
+                "secret",
+                str,
+                "",
+                "name of the keyring entry holding the password (desktop-crm secret set NAME)",
+            ),
+            Setting(
+                "folders",
+                list,
+                ["INBOX", "Sent"],
+                "folders to watch; mail in the Sent folder (the server's \\Sent folder, or one "
+                "named Sent, Sent Items, Gesendet, …) is logged as outgoing on each recipient",
+            ),
+            Setting(
+                "verify_certificate",
+                bool,
+                True,
+                "check the server's TLS certificate; false accepts any certificate (only for "
+                "an office server with a self-signed one; prefer ca_file)",
+            ),
+            Setting(
+                "ca_file",
+                str,
+                "",
+                "PEM file with the certificate (or CA) to trust for this server, e.g. a "
+                "self-signed office server's; empty: the system's CAs",
+            ),
+            Setting(
+                "lookback_days",
+                int,
+                90,
+                "on the first start (or after the server renumbered a folder), read mail of "
+                "this many days back; older mail is left alone",
+            ),
+            Setting(
+                "poll_seconds",
+                int,
+                60,
+                "how often folders are checked when the server offers no IDLE, and how often "
+                "the folders not idled on are checked",
+            ),
+            Setting(
+                "idle",
+                bool,
+                True,
+                "use IMAP IDLE where the server offers it (new mail within a second); false: "
+                "always poll",
+            ),
+            Setting(
+                "max_message_bytes",
+                int,
+                50 * 1024 * 1024,
+                "a larger message is skipped (and the reason logged); bodies are never "
+                "downloaded whole, only headers, structure and the start of the text",
+            ),
+        ),
+        many=True,
+    ),
     "simulator": Section(
         "simulator",
         "Simulated incoming calls for demos, training and tests (desktop-crm listen).",

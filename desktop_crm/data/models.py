@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -460,3 +461,108 @@ class CallerPick(Base):
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (_owner_check(),)
+
+
+# --- mail (issue 5) -------------------------------------------------------------------------
+
+
+class MailDirection(enum.StrEnum):
+    INBOUND = "inbound"  # found in a watched folder other than Sent: a customer wrote to us
+    OUTBOUND = "outbound"  # found in Sent: we wrote to a customer
+
+
+class UnassignedStatus(enum.StrEnum):
+    OPEN = "open"  # waits for the back office
+    ASSIGNED = "assigned"  # logged on a record by hand
+    DISMISSED = "dismissed"  # not a customer's mail (spam, private, internal)
+
+
+class MailMessage(Base):
+    """One mail as read from an IMAP folder, once per Message-ID however many folders hold it.
+
+    ``message_id`` is the Message-ID without angle brackets (a hash when it is longer than the
+    column, ``synthetic:…`` when the mail has none). Addresses are lower-cased, lists are
+    newline-separated; the snippet is plain text (HTML converted).
+    """
+
+    __tablename__ = "mail_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(400), unique=True)
+    account: Mapped[str] = mapped_column(String(80), default="")
+    folder: Mapped[str] = mapped_column(String(200), default="")
+    direction: Mapped[MailDirection] = mapped_column(
+        _enum(MailDirection, "mail_direction"), default=MailDirection.INBOUND
+    )
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sender: Mapped[str] = mapped_column(String(320), default="")  # address, "" when unknown
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    recipients: Mapped[str] = mapped_column(Text, default="")  # To, one address a line
+    cc: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    snippet: Mapped[str] = mapped_column(Text, default="")
+    attachments: Mapped[str] = mapped_column(Text, default="")  # file names, one a line
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailFolderState(Base):
+    """How far a watcher has read a folder: a restart neither loses nor repeats mail.
+
+    ``last_uid`` is the highest UID handled (logged, queued as unassigned, or skipped with a
+    reason) under ``uidvalidity``; a different UIDVALIDITY from the server means the UIDs were
+    renumbered and the folder is scanned again (Message-IDs keep that from logging twice).
+    """
+
+    __tablename__ = "mail_folder_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(80))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("account", "folder", name="uq_mail_folder_state_account"),)
+
+
+class UnassignedMail(Base):
+    """A mail from (or to) nobody the CRM knows, waiting for the back office."""
+
+    __tablename__ = "mail_unassigned"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail_id: Mapped[int] = mapped_column(
+        ForeignKey("mail_message.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[UnassignedStatus] = mapped_column(
+        _enum(UnassignedStatus, "unassigned_status"), default=UnassignedStatus.OPEN, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interaction.id", ondelete="SET NULL")
+    )
+
+    mail: Mapped[MailMessage] = relationship(lazy="raise")
+
+
+class MailSkip(Base):
+    """A message a watcher could not read (malformed, too large): said once, never retried."""
+
+    __tablename__ = "mail_skip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(80))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mail_skip_account"),
+    )

@@ -98,3 +98,20 @@ def sipp_dialog(kamailio_dialog: KamailioServer, tmp_path: Path) -> Iterator[Sip
     binary = need_binary("sipp", "sip-tester")
     with sipp_peers(binary, tmp_path / "sipp", kamailio_dialog) as peers:
         yield peers
+
+
+# --- mail: a private Dovecot (issue 5) --------------------------------------------------------
+
+from tests.helpers.dovecot import DovecotServer, dovecot_server  # noqa: E402
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[DovecotServer]:
+    """A private Dovecot for one test (``.port`` plain + STARTTLS, ``.tls_port`` implicit TLS,
+    ``.user("anna")``, ``.cert_path``, ``.deliver()``, ``.restart()``): a test may stop and
+    restart it, so each test gets its own."""
+    with dovecot_server() as server:
+        if isinstance(server, str):
+            unavailable(server)
+            raise AssertionError("unreachable")
+        yield server
