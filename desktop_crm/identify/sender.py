@@ -161,7 +161,7 @@ def is_freemail(domain: str) -> bool:
     return any(c in listed for c in domain_candidates(domain))
 
 
-def _split_mailboxes(value: str) -> list[str]:
+def split_mailboxes(value: str) -> list[str]:
     """Split an address list at top-level commas (not inside quotes, <>, or comments)."""
     parts: list[str] = []
     current: list[str] = []
@@ -226,7 +226,7 @@ def sender_address(from_value: str | None) -> str | None:
     """
     if not from_value:
         return None
-    for mailbox in _split_mailboxes(from_value.replace("\r", " ").replace("\n", " ")):
+    for mailbox in split_mailboxes(from_value.replace("\r", " ").replace("\n", " ")):
         if "<" in mailbox and ">" in mailbox[mailbox.rfind("<") :]:
             candidate = mailbox[mailbox.rfind("<") + 1 : mailbox.rfind(">")]
         else:

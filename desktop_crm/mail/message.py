@@ -29,7 +29,7 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Any
 
-from desktop_crm.identify.sender import _split_mailboxes, automated_reason, sender_address
+from desktop_crm.identify.sender import automated_reason, sender_address, split_mailboxes
 
 from .headers import decode_bytes, decode_charset, decode_words, header_end, split_headers
 
@@ -84,7 +84,7 @@ def addresses(values: Iterable[str]) -> tuple[str, ...]:
     """Every mailbox address in address-list values (To, Cc), lower-cased, without repeats."""
     out: dict[str, None] = {}
     for value in values:
-        for mailbox in _split_mailboxes(value.replace("\r", " ").replace("\n", " ")):
+        for mailbox in split_mailboxes(value.replace("\r", " ").replace("\n", " ")):
             # group syntax: "Team: a@x.de, b@y.de;" and "undisclosed-recipients:;"
             mailbox = mailbox.rstrip(";").strip()
             if ":" in mailbox and "<" not in mailbox.split(":", 1)[0]:
@@ -99,7 +99,7 @@ def addresses(values: Iterable[str]) -> tuple[str, ...]:
 
 def display_name(from_value: str) -> str:
     """The decoded display name of the first mailbox of ``from_value`` ("" when none)."""
-    mailboxes = _split_mailboxes(from_value)
+    mailboxes = split_mailboxes(from_value)
     if not mailboxes:
         return ""
     mailbox = mailboxes[0]
