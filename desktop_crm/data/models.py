@@ -422,7 +422,7 @@ class Ticket(Stamped, Base):
         Index("ix_ticket_board", "queue_id", "status", "assignee_id", "created_at"),
         Index("ix_ticket_agent_status", "assignee_id", "status"),
         Index("ix_ticket_sla_due_queue", "sla_due", "queue_id"),
-        Index("ix_ticket_sla_warn_queue", "sla_warn_at", "queue_id"),
+        Index("ix_ticket_sla_warn_queue", "sla_warn_at", "queue_id", "sla_due"),
         Index("ix_ticket_resolved_at", "resolved_at", "assignee_id"),
     )
 

@@ -304,7 +304,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_ticket_resolved_at", ["resolved_at", "assignee_id"], unique=False)
         batch_op.create_index("ix_ticket_sla_due_queue", ["sla_due", "queue_id"], unique=False)
-        batch_op.create_index("ix_ticket_sla_warn_queue", ["sla_warn_at", "queue_id"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_sla_warn_queue", ["sla_warn_at", "queue_id", "sla_due"], unique=False
+        )
 
 
 def downgrade() -> None:
