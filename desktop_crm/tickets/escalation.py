@@ -104,13 +104,13 @@ def run_escalation(session: Session, *, now: datetime | None = None) -> list[Not
             )
         )
     }
-    supervisors = dict(
-        session.execute(
-            select(Queue.id, Queue.supervisor_id).where(
-                Queue.id.in_({t.queue_id for t in candidates if t.queue_id is not None})
-            )
-        ).tuples()
-    )
+    supervisors: dict[int, int | None] = {}
+    for qid, supervisor in session.execute(
+        select(Queue.id, Queue.supervisor_id).where(
+            Queue.id.in_({t.queue_id for t in candidates if t.queue_id is not None})
+        )
+    ):
+        supervisors[qid] = supervisor
     created: list[Notification] = []
     for ticket in candidates:
         for level, due in reached_levels(ticket, now):

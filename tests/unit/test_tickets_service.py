@@ -91,8 +91,8 @@ def new_ticket(db: Database, w: World, at: datetime = MONDAY_8, **kw: object) ->
     with db.session() as s:
         data = TicketInput(
             subject=str(kw.pop("subject", "Drucker druckt nicht")),
-            queue_id=w.queue,
-            contact_id=w.anna,
+            queue_id=kw.pop("queue_id", w.queue),  # type: ignore[arg-type]
+            contact_id=kw.pop("contact_id", w.anna),  # type: ignore[arg-type]
             **kw,  # type: ignore[arg-type]
         )
         return service.create_ticket(s, data, user_id=w.agent, now=at).id
