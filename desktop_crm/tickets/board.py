@@ -396,3 +396,33 @@ def organizations_with_open_tickets(session: Session, limit: int = 500) -> list[
             .limit(limit)
         )
     ]
+
+
+def list_tickets(
+    session: Session,
+    *,
+    queue_id: int | None = None,
+    status: TicketStatus | None = None,
+    now: datetime | None = None,
+    limit: int | None = 1000,
+) -> list[TicketRow]:
+    """Tickets for the command line and wallboards: open ones (or one status), most urgent first."""
+    now = now or utcnow()
+    query = select(Ticket.id)
+    query = query.where(Ticket.status == status if status else Ticket.status.in_(_OPEN))
+    if queue_id is not None:
+        query = query.where(Ticket.queue_id == queue_id)
+    query = query.order_by(Ticket.sla_due.is_(None), Ticket.sla_due, Ticket.created_at, Ticket.id)
+    ids = list(session.scalars(query.limit(limit) if limit else query))
+    rows = ticket_rows(session, ids)
+    return [rows[i] for i in ids if i in rows]
+
+
+def queue_id_for(session: Session, name_or_id: str) -> int:
+    """A queue named on the command line, by name (any case) or id."""
+    text = name_or_id.strip()
+    for qid, name in session.execute(select(Queue.id, Queue.name)):
+        if name.casefold() == text.casefold() or text == str(qid):
+            return int(qid)
+    known = ", ".join(name for _, name in queues(session)) or "none yet"
+    raise ValidationError(f"no queue {text!r} (queues: {known})", field="queue")

@@ -8,6 +8,7 @@ local walk goes day by day through ``zoneinfo``, so a day with a DST change has 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -168,3 +169,57 @@ class BusinessCalendar:
 def _aware(value: datetime) -> None:
     if value.tzinfo is None:
         raise ValidationError("times must carry a time zone", field="time")
+
+
+_DAYS = {
+    "mo": 0,
+    "tu": 1,
+    "we": 2,
+    "th": 3,
+    "fr": 4,
+    "sa": 5,
+    "su": 6,
+    "di": 1,
+    "mi": 2,
+    "do": 3,
+    "so": 6,  # German: Mo Di Mi Do Fr Sa So
+}
+
+
+def parse_hours(text: str) -> dict[int, tuple[Interval, ...]]:
+    """``"mo-fr 08:00-12:00,13:00-17:00; sa 09:00-12:00"`` → weekly hours (0 = Monday)."""
+    hours: dict[int, list[Interval]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        days_text, _, times_text = part.partition(" ")
+        days: list[int] = []
+        for span in days_text.lower().split(","):
+            first, _, last = span.partition("-")
+            try:
+                a, b = _DAYS[first[:2]], _DAYS[(last or first)[:2]]
+            except KeyError:
+                raise ValidationError(
+                    f"{span!r} is not a weekday range (mo-fr, sa, …)", field="hours"
+                ) from None
+            days.extend(range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)])
+        for interval in filter(None, (t.strip() for t in times_text.split(","))):
+            start, _, end = interval.partition("-")
+            pair = (parse_minute(start), parse_minute(end))
+            if pair[0] >= pair[1]:
+                raise ValidationError(f"{interval!r} ends before it starts", field="hours")
+            for day in days:
+                hours.setdefault(day, []).append(pair)
+    if not hours:
+        raise ValidationError(f"{text!r} names no opening hours", field="hours")
+    return {day: tuple(sorted(v)) for day, v in hours.items()}
+
+
+def parse_duration(text: str) -> int:
+    """``"90"``, ``"90m"``, ``"1h30m"``, ``"2h"``, ``"1d"`` (24 business hours) → minutes."""
+    value = text.strip().lower()
+    if value.isdigit():
+        return int(value)
+    match = re.fullmatch(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m(?:in)?)?", value)
+    if not value or match is None:
+        raise ValidationError(f"{text!r} is not a duration (90m, 2h, 1h30m)", field="sla")
+    d, h, m = (int(g) if g else 0 for g in match.groups())
+    return d * 1440 + h * 60 + m
