@@ -110,7 +110,7 @@ def board(
     filters: BoardFilter | None = None,
     time_zone: str = "Europe/Berlin",
 ) -> Board:
-    """All figures of all queues and all agents, in five grouped index scans."""
+    """All figures of all queues and all agents, in five index-only scans."""
     now = now or utcnow()
     filters = filters or BoardFilter()
     extra = filters.clauses(now)
@@ -119,28 +119,38 @@ def board(
         names[qid] = name
     per_queue: dict[int | None, dict[str, Any]] = {qid: {} for qid in names}
 
-    unassigned = Ticket.assignee_id.is_(None)
+    # one index-only pass over the open tickets in ix_ticket_board's order (status, queue,
+    # assignee): the queue figures and the agents' open counts at once, no sort
+    per_agent: dict[int, dict[str, int]] = {}
     rows = session.execute(
         select(
-            Ticket.queue_id,
             Ticket.status,
-            unassigned.label("unassigned"),
+            Ticket.queue_id,
+            Ticket.assignee_id,
             func.count(),
-            func.min(Ticket.created_at),
         )
         .where(Ticket.status.in_(_OPEN), *extra)
-        .group_by(Ticket.queue_id, Ticket.status, unassigned)
+        .group_by(Ticket.status, Ticket.queue_id, Ticket.assignee_id)
     ).all()
-    for queue_id, status, no_one, count, oldest in rows:
+    new, opened = TicketStatus.NEW, TicketStatus.OPEN
+    for status, queue_id, assignee_id, count in rows:
         figures = per_queue.setdefault(queue_id, {})
-        key = {TicketStatus.NEW: "new", TicketStatus.OPEN: "open"}.get(status, "waiting")
+        key = "new" if status == new else "open" if status == opened else "waiting"
         figures[key] = figures.get(key, 0) + count
-        if no_one:
+        if assignee_id is None:
             figures["unassigned"] = figures.get("unassigned", 0) + count
-        if status == TicketStatus.NEW:
-            oldest = _aware(oldest)
-            current = figures.get("oldest_waiting")
-            figures["oldest_waiting"] = oldest if current is None else min(current, oldest)
+        else:
+            agent = per_agent.setdefault(assignee_id, {})
+            agent["assigned"] = agent.get("assigned", 0) + count
+            if status == opened:
+                agent["in_progress"] = agent.get("in_progress", 0) + count
+    # oldest unanswered ticket per queue: the new tickets' part of the same index
+    for queue_id, oldest in session.execute(
+        select(Ticket.queue_id, func.min(Ticket.created_at))
+        .where(Ticket.status == TicketStatus.NEW, *extra)
+        .group_by(Ticket.queue_id)
+    ):
+        per_queue.setdefault(queue_id, {})["oldest_waiting"] = _aware(oldest)
 
     # grouped by an expression, so SQLite reads the due-time range from its covering index
     # instead of walking the whole table in queue order (ix_ticket_queue_id)
@@ -161,22 +171,16 @@ def board(
         for qid, figures in per_queue.items()
         if qid is not None or figures
     ]
-    return Board(now, queues, _agents(session, now, extra, time_zone))
+    return Board(now, queues, _agents(session, now, extra, time_zone, per_agent))
 
 
 def _agents(
-    session: Session, now: datetime, extra: list[ColumnElement[bool]], time_zone: str
+    session: Session,
+    now: datetime,
+    extra: list[ColumnElement[bool]],
+    time_zone: str,
+    per_agent: dict[int, dict[str, int]],
 ) -> list[AgentFigures]:
-    per_agent: dict[int | None, dict[str, int]] = {}
-    for uid, status, count in session.execute(
-        select(Ticket.assignee_id, Ticket.status, func.count())
-        .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(_OPEN), *extra)
-        .group_by(Ticket.assignee_id, Ticket.status)
-    ):
-        figures = per_agent.setdefault(uid, {})
-        figures["assigned"] = figures.get("assigned", 0) + count
-        if status == TicketStatus.OPEN:
-            figures["in_progress"] = figures.get("in_progress", 0) + count
     by_agent = (Ticket.assignee_id + 0).label("agent")  # see by_queue in board()
     for uid, count in session.execute(
         select(by_agent, func.count())
@@ -187,9 +191,10 @@ def _agents(
         )
         .group_by(by_agent)
     ):
-        per_agent.setdefault(uid, {})["resolved_today"] = count
+        if uid is not None:
+            per_agent.setdefault(uid, {})["resolved_today"] = count
     members = set(session.scalars(select(QueueMember.user_id).distinct()))
-    wanted = members | {uid for uid in per_agent if uid is not None}
+    wanted = members | set(per_agent)
     if not wanted:
         return []
     people = session.execute(
