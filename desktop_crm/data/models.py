@@ -418,8 +418,17 @@ class Ticket(Stamped, Base):
     organization: Mapped[Organization | None] = relationship(lazy="raise")
 
     __table_args__ = (
-        # the board: open tickets per status, queue, assignee, oldest (index-only counts)
-        Index("ix_ticket_board", "status", "queue_id", "assignee_id", "created_at"),
+        # the board: open tickets per status, queue, assignee, oldest, also when filtered by
+        # priority, organization or age (index-only counts)
+        Index(
+            "ix_ticket_board",
+            "status",
+            "queue_id",
+            "assignee_id",
+            "priority",
+            "organization_id",
+            "created_at",
+        ),
         Index("ix_ticket_agent_status", "assignee_id", "status"),
         Index("ix_ticket_sla_due_queue", "sla_due", "queue_id"),
         Index("ix_ticket_sla_warn_queue", "sla_warn_at", "queue_id", "sla_due"),

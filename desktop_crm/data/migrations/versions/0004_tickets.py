@@ -300,7 +300,9 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_ticket_agent_status", ["assignee_id", "status"], unique=False)
         batch_op.create_index(
-            "ix_ticket_board", ["status", "queue_id", "assignee_id", "created_at"], unique=False
+            "ix_ticket_board",
+            ["status", "queue_id", "assignee_id", "priority", "organization_id", "created_at"],
+            unique=False,
         )
         batch_op.create_index("ix_ticket_resolved_at", ["resolved_at", "assignee_id"], unique=False)
         batch_op.create_index("ix_ticket_sla_due_queue", ["sla_due", "queue_id"], unique=False)

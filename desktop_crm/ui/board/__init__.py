@@ -1,0 +1,13 @@
+"""The ticket board (supervisors) and "My tickets" (agents); see docs/architecture.md."""
+
+from .models import AgentFiguresModel, QueueFiguresModel, TicketListModel
+from .widgets import MyTickets, TicketBoard, TicketListPane
+
+__all__ = [
+    "AgentFiguresModel",
+    "MyTickets",
+    "QueueFiguresModel",
+    "TicketBoard",
+    "TicketListModel",
+    "TicketListPane",
+]
