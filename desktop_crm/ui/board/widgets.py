@@ -291,6 +291,7 @@ class TicketBoard(_Polling):
         self.time_zone = time_zone
         self.query = ListQuery()
         self.filters = BoardFilter()
+        self.notice = ""
 
         self.priority_filter = QComboBox(self)
         self.priority_filter.addItem(self.tr("All priorities"), None)
@@ -419,6 +420,7 @@ class TicketBoard(_Polling):
     ) -> None:
         """List the tickets behind a figure (what a click on it does)."""
         self.query = ListQuery(figure, queue_id, agent_id)
+        self.notice = ""
         self._update_title()
         self.refresh()
 
@@ -510,6 +512,8 @@ class TicketBoard(_Polling):
                 count=len(snapshot.unread_escalations)
             )
             self.status.setToolTip("\n".join(snapshot.unread_escalations))
+        if self.notice:
+            text = f"{self.notice} · {text}"
         self.status.setText(text)
 
     # --- reassignment ----------------------------------------------------------------------
@@ -551,6 +555,7 @@ class TicketBoard(_Polling):
                 text += " · " + self.tr(
                     "{count} changed by someone else meanwhile; not changed"
                 ).format(count=conflicts)
+            self.notice = text  # stays on the status line until the next action
             self.status.setText(text)
             self.refresh()
 
