@@ -846,3 +846,88 @@ def save_queue(session: Session, setup: QueueSetup) -> Queue:
         refresh_sla(session, ticket)
     session.flush()
     return queue
+
+
+# --- one ticket for the detail dialog ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    at: datetime
+    who: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """One ticket as plain values, with what the edit dialog offers."""
+
+    id: int
+    number: str
+    subject: str
+    description: str
+    queue_id: int | None
+    priority: TicketPriority
+    status: TicketStatus
+    assignee_id: int | None
+    customer: str
+    channel: str
+    created_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    sla_due: datetime | None
+    sla_warn_at: datetime | None
+    sla_paused: bool
+    version: int
+    next_statuses: tuple[TicketStatus, ...]
+    queues: tuple[tuple[int, str], ...]
+    agents: tuple[tuple[int, str], ...]
+    changes: tuple[ChangeLine, ...]
+
+
+def ticket_detail(session: Session, ticket_id: int) -> TicketDetail:
+    ticket = get_ticket(session, ticket_id)
+    customer = ""
+    if ticket.contact_id is not None:
+        contact = session.get(Contact, ticket.contact_id)
+        if contact is not None:
+            customer = contact.display_name
+    if ticket.organization_id is not None:
+        org = session.get(Organization, ticket.organization_id)
+        if org is not None:
+            customer = ", ".join(p for p in (customer, org.name) if p)
+    users = {
+        uid: name or login
+        for uid, name, login in session.execute(select(User.id, User.name, User.login))
+    }
+    rows = changes_of(session, ticket_id)
+    lines: list[ChangeLine] = []
+    for row in rows:
+        text = describe_changes(session, [(row.field, row.old_value, row.new_value)])[0]
+        lines.append(ChangeLine(row.changed_at, users.get(row.user_id or 0, ""), text))
+    return TicketDetail(
+        id=ticket.id,
+        number=ticket.number,
+        subject=ticket.subject,
+        description=ticket.description,
+        queue_id=ticket.queue_id,
+        priority=ticket.priority,
+        status=ticket.status,
+        assignee_id=ticket.assignee_id,
+        customer=customer,
+        channel=ticket.channel,
+        created_at=ticket.created_at,
+        first_response_due=ticket.first_response_due,
+        resolution_due=ticket.resolution_due,
+        sla_due=ticket.sla_due,
+        sla_warn_at=ticket.sla_warn_at,
+        sla_paused=ticket.sla_paused,
+        version=ticket.version,
+        next_statuses=tuple(s for s in TicketStatus if s in TRANSITIONS[ticket.status]),
+        queues=tuple((q.id, q.name) for q in session.scalars(select(Queue).order_by(Queue.name))),
+        agents=tuple(
+            (uid, name)
+            for uid, name in sorted(users.items(), key=lambda item: (item[1].casefold(), item[0]))
+        ),
+        changes=tuple(reversed(lines)),
+    )

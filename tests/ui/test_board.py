@@ -20,6 +20,7 @@ from desktop_crm.ui.board import (
     MyTickets,
     QueueFiguresModel,
     TicketBoard,
+    TicketDialog,
     TicketListModel,
 )
 from desktop_crm.ui.board.models import SLA_COLOURS, SLA_STATE_ROLE, TICKET_ID_ROLE
@@ -382,3 +383,92 @@ def test_board_rows_come_from_the_board_queries(sqlite_db: Database) -> None:
     with sqlite_db.session() as s:
         rows = ticket_board.ticket_rows(s, [ids["late"]])
     assert rows[ids["late"]].assignee == "Lena"
+
+
+# --- the ticket dialog -------------------------------------------------------------------------
+
+
+def open_dialog(qtbot: Any, db: Database, runner: TaskRunner, tid: int, user: int) -> TicketDialog:
+    dialog = TicketDialog(db, runner, tid, user)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.loaded, timeout=10_000):
+        dialog.show()
+    return dialog
+
+
+def test_dialog_saves_changes_with_the_version_it_showed(
+    qtbot: Any, db: Database, runner: TaskRunner
+) -> None:
+    ids = seed(db, tickets=1)
+    dialog = open_dialog(qtbot, db, runner, ids["t0"], ids["sabine"])
+    assert dialog.subject.text() == "Fall 0"
+    assert dialog.status_box.findData(TicketStatus.NEW.value) == 0
+    dialog.priority.setCurrentIndex(dialog.priority.findData(TicketPriority.URGENT.value))
+    dialog.status_box.setCurrentIndex(dialog.status_box.findData(TicketStatus.OPEN.value))
+    dialog.assignee.setCurrentIndex(dialog.assignee.findData(ids["murat"]))
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.save()
+    qtbot.waitUntil(lambda: dialog.detail is not None and dialog.detail.status == TicketStatus.OPEN)
+    with db.session() as s:
+        t = service.get_ticket(s, ids["t0"])
+        assert (t.priority, t.status, t.assignee_id) == (
+            TicketPriority.URGENT,
+            TicketStatus.OPEN,
+            ids["murat"],
+        )
+    texts = [dialog.changes.item(i).text() for i in range(dialog.changes.count())]
+    assert any("priority: low → urgent" in line and "(Sabine)" in line for line in texts)
+    # the status offered next follows the workflow: nothing goes back to "new"
+    assert dialog.status_box.findData(TicketStatus.NEW.value) == -1
+
+    # someone else saves meanwhile: our save is refused and the dialog shows their state
+    with db.session() as s:
+        t = service.get_ticket(s, ids["t0"])
+        service.update_ticket(
+            s,
+            t.id,
+            TicketChanges(subject="Von Lena geändert"),
+            expected_version=t.version,
+            user_id=ids["lena"],
+        )
+    dialog.description.setPlainText("meine Notiz")
+    with qtbot.waitSignal(dialog.loaded, timeout=10_000):
+        dialog.save()
+    assert "Someone else changed this ticket" in dialog.message.text()
+    assert dialog.subject.text() == "Von Lena geändert"
+    with db.session() as s:
+        assert service.get_ticket(s, ids["t0"]).description == ""
+
+
+def test_dialog_closed_ticket_is_read_only_until_reopened(
+    qtbot: Any, sqlite_db: Database, runner: TaskRunner
+) -> None:
+    ids = seed(sqlite_db, tickets=1)
+    with sqlite_db.session() as s:
+        t = service.get_ticket(s, ids["t0"])
+        service.update_ticket(
+            s,
+            t.id,
+            TicketChanges(status=TicketStatus.CLOSED),
+            expected_version=t.version,
+            user_id=ids["lena"],
+        )
+    dialog = open_dialog(qtbot, sqlite_db, runner, ids["t0"], ids["sabine"])
+    assert not dialog.subject.isEnabled() and not dialog.reopen_button.isHidden()
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.reopen()
+    qtbot.waitUntil(lambda: dialog.subject.isEnabled(), timeout=10_000)
+    with sqlite_db.session() as s:
+        assert service.get_ticket(s, ids["t0"]).status == TicketStatus.OPEN
+
+
+def test_double_click_on_the_board_opens_the_ticket(
+    qtbot: Any, sqlite_db: Database, runner: TaskRunner
+) -> None:
+    ids = seed(sqlite_db, tickets=1)
+    widget = make_board(qtbot, sqlite_db, runner, ids["sabine"], escalate=False)
+    dialog = widget.open_ticket(ids["late"])
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=10_000)
+    assert dialog.subject.text() == "Überfällig"
+    dialog.close()
+    widget.stop()

@@ -1,5 +1,6 @@
 """The ticket board (supervisors) and "My tickets" (agents); see docs/architecture.md."""
 
+from .dialog import TicketDialog
 from .models import AgentFiguresModel, QueueFiguresModel, TicketListModel
 from .widgets import MyTickets, TicketBoard, TicketListPane
 
@@ -8,6 +9,7 @@ __all__ = [
     "MyTickets",
     "QueueFiguresModel",
     "TicketBoard",
+    "TicketDialog",
     "TicketListModel",
     "TicketListPane",
 ]

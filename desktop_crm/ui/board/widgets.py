@@ -41,6 +41,7 @@ from desktop_crm.tickets.service import TicketChanges, update_ticket
 
 from ..errors import describe_error
 from ..tasks import TaskContext, TaskRunner
+from .dialog import TicketDialog
 from .models import (
     AgentFiguresModel,
     QueueFiguresModel,
@@ -252,6 +253,14 @@ class _Polling(QWidget):
         log.warning("refreshing tickets failed: %s", exc)
         self.status.setText(describe_error(exc))
 
+    def open_ticket(self, ticket_id: int) -> TicketDialog:
+        """The ticket's detail dialog (not modal); a save refreshes the list at once."""
+        dialog = TicketDialog(self.db, self.runner, ticket_id, self.current_user_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda _tid: self.refresh())
+        dialog.show()
+        return dialog
+
     def closeEvent(self, event: Any) -> None:
         self.stop()
         super().closeEvent(event)
@@ -336,6 +345,7 @@ class TicketBoard(_Polling):
 
         self.tickets = TicketListPane(db, runner, self)
         self.tickets.activated.connect(self.ticket_activated)
+        self.tickets.activated.connect(self.open_ticket)
         self.list_title = QLabel(self)
         self.show_all_button = QPushButton(self.tr("All open tickets"), self)
         self.show_all_button.clicked.connect(lambda: self.show_figure(ALL_OPEN))
@@ -589,6 +599,7 @@ class MyTickets(_Polling):
         self.title = QLabel(self.tr("My tickets"), self)
         self.tickets = TicketListPane(db, runner, self)
         self.tickets.activated.connect(self.ticket_activated)
+        self.tickets.activated.connect(self.open_ticket)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.tickets, 1)
