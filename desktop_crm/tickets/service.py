@@ -200,7 +200,8 @@ class SlaPolicy:
 
 
 def queue_policy(session: Session, queue: Queue) -> SlaPolicy:
-    """The queue's calendar and targets; without stored hours: Mon–Fri 08:00–17:00."""
+    """The queue's calendar and targets; without stored hours: Mon–Fri 08:00–17:00, without
+    stored targets: :data:`DEFAULT_TARGETS`."""
     hours: dict[int, list[Interval]] = {}
     for row in session.scalars(
         select(QueueBusinessHours).where(QueueBusinessHours.queue_id == queue.id)
@@ -217,6 +218,10 @@ def queue_policy(session: Session, queue: Queue) -> SlaPolicy:
         closed,
     )
     targets = {
+        priority: SlaTarget(_minutes(first), _minutes(resolution))
+        for priority, (first, resolution) in DEFAULT_TARGETS.items()
+    }  # a queue nobody configured yet (demo data, an import) gets the defaults
+    targets |= {
         row.priority: SlaTarget(
             _minutes(row.first_response_minutes), _minutes(row.resolution_minutes)
         )
@@ -234,16 +239,26 @@ def _minutes(value: int | None) -> timedelta | None:
 def timeline(session: Session, ticket: Ticket) -> list[Moment]:
     """Status and priority over time, replayed from the change log."""
     rows = session.execute(
-        select(TicketChange.changed_at, TicketChange.field, TicketChange.new_value)
+        select(
+            TicketChange.changed_at,
+            TicketChange.field,
+            TicketChange.new_value,
+            TicketChange.old_value,
+        )
         .where(
             TicketChange.ticket_id == ticket.id,
             TicketChange.field.in_(("status", "priority")),
         )
         .order_by(TicketChange.changed_at, TicketChange.id)
     ).all()
-    status, priority = TicketStatus.NEW, ticket.priority
-    moments: list[Moment] = []
-    for at, field, value in rows:
+    # where the history starts: a ticket written without the services (imports, demo data)
+    # has no creation rows; its first recorded change says what it was before
+    first_status = next((old for _, f, _, old in rows if f == "status"), None)
+    first_priority = next((old for _, f, _, old in rows if f == "priority"), None)
+    status = TicketStatus(first_status) if first_status else TicketStatus.NEW
+    priority = TicketPriority(first_priority) if first_priority else ticket.priority
+    moments: list[Moment] = [Moment(ticket.created_at, status, priority)]
+    for at, field, value, _old in rows:
         if value is None:
             continue
         if field == "status":
@@ -254,8 +269,8 @@ def timeline(session: Session, ticket: Ticket) -> list[Moment]:
             moments[-1] = Moment(at, status, priority)
         else:
             moments.append(Moment(at, status, priority))
-    if not moments:  # a ticket written without the services (imports, demo data)
-        moments.append(Moment(ticket.created_at, ticket.status, ticket.priority))
+    if not rows:
+        moments = [Moment(ticket.created_at, ticket.status, ticket.priority)]
     return moments
 
 

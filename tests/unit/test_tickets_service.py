@@ -400,3 +400,38 @@ def test_migration_0004_matches_the_model_and_goes_down(db: Database) -> None:
     assert "ticket_change" not in inspect(db.engine).get_table_names()
     db.upgrade()
     assert "ticket_change" in inspect(db.engine).get_table_names()
+
+
+def test_a_ticket_written_without_the_services_counts_from_its_creation(db: Database) -> None:
+    """Demo data and imports write tickets directly; their first change replays correctly."""
+    w = world(db)
+    with db.session() as s:
+        t = Ticket(
+            number="IMP-1",
+            subject="importiert",
+            queue_id=w.queue,
+            status=TicketStatus.WAITING_CUSTOMER,
+            priority=TicketPriority.NORMAL,
+            first_responded_at=MONDAY_8,
+            created_at=MONDAY_8,
+        )
+        s.add(t)
+        s.flush()
+        tid = t.id
+    with db.session() as s:
+        t = service.get_ticket(s, tid)
+        # waiting since creation (Mon 08:00), open from Mon 10:00: 16 h from then → Tue 17:00
+        t = service.update_ticket(
+            s,
+            tid,
+            TicketChanges(status=TicketStatus.OPEN),
+            expected_version=t.version,
+            user_id=w.agent,
+            now=MONDAY_8 + 2 * H,
+        )
+        assert t.resolution_due == datetime(2026, 3, 3, 16, tzinfo=UTC)
+        moments = service.timeline(s, t)
+        assert [(m.at, m.status) for m in moments] == [
+            (MONDAY_8, TicketStatus.WAITING_CUSTOMER),
+            (MONDAY_8 + 2 * H, TicketStatus.OPEN),
+        ]
