@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--assignment", default="manual", choices=["manual", "round_robin", "least_busy"]
     )
+    a.add_argument("--members", metavar="LOGIN,…", help="the agents who work the queue")
+    a.add_argument("--supervisor", metavar="LOGIN", help="who is notified on escalation")
+    a.add_argument("--email", metavar="ADDRESS", help="the queue's support mailbox")
     a = actions.add_parser("escalate", help="notify at-risk and breached tickets (once each)")
     _global_options(a, suppress=True)
     a.add_argument("--json", dest="escalate_json", action="store_true", help="print JSON")
@@ -449,10 +452,24 @@ def cmd_tickets(args: argparse.Namespace) -> int:
                         parse_duration(first) if first else None,
                         parse_duration(resolution) if resolution else None,
                     )
+
+                def user_id(login: str) -> int:
+                    from sqlalchemy import select
+
+                    from .data.models import User
+
+                    found = session.scalar(select(User.id).where(User.login == login.strip()))
+                    if found is None:
+                        raise CommandError(f"no user with the login {login.strip()!r}")
+                    return found
+
+                members = [user_id(x) for x in (args.members or "").split(",") if x.strip()]
                 queue = tickets.save_queue(
                     session,
                     tickets.QueueSetup(
                         args.name,
+                        supervisor_id=user_id(args.supervisor) if args.supervisor else None,
+                        email=args.email,
                         time_zone=args.time_zone,
                         holidays=args.holidays,
                         hours=parse_hours(args.hours) if args.hours else None,
@@ -461,6 +478,10 @@ def cmd_tickets(args: argparse.Namespace) -> int:
                         assignment_mode=AssignmentMode(args.assignment),
                     ),
                 )
+                if args.members is not None:
+                    from .tickets.assignment import set_members
+
+                    set_members(session, queue.id, members)
                 print(f"queue {queue.name!r} (#{queue.id}) saved")
                 return EXIT_OK
             if args.action == "new":

@@ -776,6 +776,17 @@ def create_from_mail(
     return ticket, True
 
 
+def queue_for_mailbox(session: Session, address: str) -> int | None:
+    """The queue whose ``email`` is the mailbox a mail was sent to (support@…), if any."""
+    wanted = address.strip().strip("<>").lower()
+    for qid, email in session.execute(
+        select(Queue.id, Queue.email).where(Queue.email.is_not(None))
+    ):
+        if email and email.strip().lower() == wanted:
+            return int(qid)
+    return None
+
+
 def _remember_message(session: Session, ticket_id: int, message_id: str | None) -> None:
     for mid in _message_ids([message_id]):
         if session.scalar(select(TicketMessage.id).where(TicketMessage.message_id == mid)) is None:

@@ -375,6 +375,16 @@ def test_my_tickets_lists_only_mine_with_the_same_colours(
             user_id=ids["sabine"],
         )
     qtbot.waitUntil(lambda: len(model.ids) == 2, timeout=10_000)
+
+    # the agent says she is present: round-robin may now give her tickets
+    assert widget.present.isEnabled() and not widget.present.isChecked()
+    widget.present.setChecked(True)
+    qtbot.waitUntil(lambda: "present" in widget.status.text(), timeout=10_000)
+    with sqlite_db.session() as s:
+        from desktop_crm.data.models import AgentPresence
+
+        row = s.get(AgentPresence, ids["lena"])
+        assert row is not None and row.present
     widget.stop()
 
 

@@ -6,10 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from desktop_crm.cli import main
 from desktop_crm.data.db import Database
-from desktop_crm.data.models import Queue, QueueBusinessHours, QueueSlaTarget, TicketPriority
+from desktop_crm.data.models import (
+    Queue,
+    QueueBusinessHours,
+    QueueMember,
+    QueueSlaTarget,
+    TicketPriority,
+    User,
+)
 from desktop_crm.tickets import service
 from desktop_crm.tickets.service import TicketChanges
 
@@ -43,8 +51,6 @@ def test_queue_add_new_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "Support" in out
     db = Database(url)
     with db.session() as s:
-        from sqlalchemy import select
-
         queue = s.scalar(select(Queue).where(Queue.name == "Support"))
         assert queue is not None and queue.holiday_subdivision == "BY"
         assert len(s.scalars(select(QueueBusinessHours)).all()) == 10
@@ -114,3 +120,48 @@ def test_bad_arguments_give_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
         capsys, "tickets", "queue", "add", "X", "--hours", "xy 8-9", "--database", url
     )
     assert code == 1 and "weekday" in err
+
+
+def test_queue_members_supervisor_and_mailbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    db = Database(url)
+    db.ensure_schema()
+    with db.session() as s:
+        for login in ("lena", "murat", "sabine"):
+            s.add(User(login=login, name=login.title()))
+    code, _, err = run(
+        capsys,
+        "tickets",
+        "queue",
+        "add",
+        "Support",
+        "--members",
+        "lena,murat",
+        "--supervisor",
+        "sabine",
+        "--email",
+        "Support@Musterfirma.de",
+        "--assignment",
+        "round_robin",
+        "--database",
+        url,
+    )
+    assert code == 0, err
+    with db.session() as s:
+        queue = s.scalar(select(Queue).where(Queue.name == "Support"))
+        assert queue is not None
+        members = set(
+            s.scalars(select(QueueMember.user_id).where(QueueMember.queue_id == queue.id))
+        )
+        logins = set(s.scalars(select(User.login).where(User.id.in_(members))))
+        assert logins == {"lena", "murat"}
+        assert queue.supervisor_id == s.scalar(select(User.id).where(User.login == "sabine"))
+        assert service.queue_for_mailbox(s, "<support@musterfirma.de>") == queue.id
+        assert service.queue_for_mailbox(s, "info@musterfirma.de") is None
+    code, _, err = run(
+        capsys, "tickets", "queue", "add", "X", "--members", "nobody", "--database", url
+    )
+    assert code == 1 and "nobody" in err
+    db.dispose()

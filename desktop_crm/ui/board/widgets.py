@@ -20,6 +20,7 @@ from typing import Any
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -33,8 +34,9 @@ from PySide6.QtWidgets import (
 
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import ConflictError, DataError
-from desktop_crm.data.models import TicketPriority, utcnow
+from desktop_crm.data.models import AgentPresence, TicketPriority, utcnow
 from desktop_crm.tickets import board as ticket_board
+from desktop_crm.tickets.assignment import set_presence
 from desktop_crm.tickets.board import ALL_OPEN, Board, BoardFilter, TicketRow
 from desktop_crm.tickets.escalation import notifications, run_escalation
 from desktop_crm.tickets.service import TicketChanges, update_ticket
@@ -74,6 +76,7 @@ class Snapshot:
     rows: Mapping[int, TicketRow]
     new_escalations: int
     unread_escalations: list[str]
+    present: bool | None = None  # the current user's presence (My tickets)
 
 
 class TicketListView(QTableView):
@@ -597,13 +600,37 @@ class MyTickets(_Polling):
     ) -> None:
         super().__init__(db, runner, current_user_id, parent, poll_interval_ms)
         self.title = QLabel(self.tr("My tickets"), self)
+        self.present = QCheckBox(self.tr("Present (new tickets may be assigned to me)"), self)
+        self.present.setEnabled(False)  # until the stored state is read
+        self.present.toggled.connect(self._presence_toggled)
         self.tickets = TicketListPane(db, runner, self)
         self.tickets.activated.connect(self.ticket_activated)
         self.tickets.activated.connect(self.open_ticket)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.present)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.addLayout(header)
         layout.addWidget(self.tickets, 1)
         layout.addWidget(self.status)
+
+    def _presence_toggled(self, present: bool) -> None:
+        db, user = self.db, self.current_user_id
+        assert user is not None
+
+        def work(_context: TaskContext) -> bool:
+            with db.session() as session:
+                set_presence(session, user, present)
+            return present
+
+        def done(value: bool) -> None:
+            if not self._stopped:
+                self.status.setText(
+                    self.tr("You are present.") if value else self.tr("You are away.")
+                )
+
+        with contextlib.suppress(RuntimeError):
+            self.runner.run(work, on_done=done, on_error=self._failed, name="presence")
 
     def _reader(self) -> Callable[[TaskContext], Snapshot]:
         db, wanted, user = self.db, self.tickets.model.cached_ids(), self.current_user_id
@@ -615,10 +642,18 @@ class MyTickets(_Polling):
                 keep = set(ids)
                 reread = [i for i in wanted if i in keep][:ROWS_PER_REFRESH]
                 rows = ticket_board.ticket_rows(session, reread or ids[:60])
-            return Snapshot(now, None, ids, rows, 0, [])
+                presence = session.get(AgentPresence, user)
+            return Snapshot(
+                now, None, ids, rows, 0, [], present=bool(presence and presence.present)
+            )
 
         return read
 
     def _apply(self, snapshot: Snapshot) -> None:
+        if not self.present.isEnabled():  # the first refresh: show the stored state
+            self.present.blockSignals(True)
+            self.present.setChecked(bool(snapshot.present))
+            self.present.blockSignals(False)
+            self.present.setEnabled(True)
         self.tickets.show_ids(snapshot.ids, snapshot.rows, snapshot.at)
         self.title.setText(self.tr("My tickets ({count})").format(count=len(snapshot.ids)))
