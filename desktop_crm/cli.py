@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--members", metavar="LOGIN,…", help="the agents who work the queue")
     a.add_argument("--supervisor", metavar="LOGIN", help="who is notified on escalation")
     a.add_argument("--email", metavar="ADDRESS", help="the queue's support mailbox")
+    a = actions.add_parser(
+        "recompute", help="recompute the stored due times of every open ticket (after an import)"
+    )
+    _global_options(a, suppress=True)
     a = actions.add_parser("escalate", help="notify at-risk and breached tickets (once each)")
     _global_options(a, suppress=True)
     a.add_argument("--json", dest="escalate_json", action="store_true", help="print JSON")
@@ -503,6 +507,10 @@ def cmd_tickets(args: argparse.Namespace) -> int:
                     print(json.dumps(tickets.ticket_dict(ticket), ensure_ascii=False))
                 else:
                     print(f"{ticket.number} opened")
+                return EXIT_OK
+            if args.action == "recompute":
+                count = tickets.recompute_open_tickets(session)
+                print(f"due times of {count} open tickets recomputed")
                 return EXIT_OK
             if args.action == "escalate":
                 from .tickets.escalation import run_escalation

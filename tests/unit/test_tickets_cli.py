@@ -103,6 +103,8 @@ def test_queue_add_new_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert rows[0]["sla"] in ("paused", "breached")
     code, out, _ = run(capsys, "tickets", "escalate", "--json", "--database", url)
     assert code == 0
+    code, out, _ = run(capsys, "tickets", "recompute", "--database", url)
+    assert code == 0 and "due times of 2 open tickets recomputed" in out
     db.dispose()
 
 
