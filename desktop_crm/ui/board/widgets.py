@@ -95,6 +95,11 @@ class TicketListView(QTableView):
         self.horizontalHeader().setStretchLastSection(True)
         self.setWordWrap(False)
 
+    def setModel(self, model: Any) -> None:
+        super().setModel(model)
+        for column, width in enumerate((85, 240, 180, 110, 70, 150, 75, 120)):
+            self.setColumnWidth(column, width)
+
 
 class TicketListPane(QWidget):
     """A ticket list that fetches its rows off the GUI thread and survives refreshes."""
@@ -371,9 +376,17 @@ class TicketBoard(_Polling):
         list_bar.addWidget(QLabel(self.tr("Assign to:"), self))
         list_bar.addWidget(self.assign_to)
         list_bar.addWidget(self.assign_button)
+        for view in (self.queue_view, self.agent_view):
+            view.horizontalHeader().setDefaultSectionSize(76)
+            view.setColumnWidth(0, 130)
+        self.queue_view.setColumnWidth(len(QueueFiguresModel.FIGURES), 120)
+        self.agent_view.horizontalHeader().setStretchLastSection(True)
+        self.assign_to.setMinimumContentsLength(16)
         figures = QSplitter(Qt.Orientation.Horizontal, self)
         figures.addWidget(self.queue_view)
         figures.addWidget(self.agent_view)
+        figures.setStretchFactor(0, 3)
+        figures.setStretchFactor(1, 2)
         lower = QWidget(self)
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -382,6 +395,8 @@ class TicketBoard(_Polling):
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(figures)
         split.addWidget(lower)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(split, 1)
