@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -44,6 +44,11 @@ def parse_minute(text: str) -> int:
     if not (0 <= minutes < 60 and 0 <= value <= MINUTES_PER_DAY):
         raise ValidationError(f"{text!r} is not a time of day (HH:MM)", field="hours")
     return value
+
+
+@lru_cache(maxsize=256)
+def _holidays_of_year(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    return frozenset(holiday_dates(country, subdivision, [year]))
 
 
 def holiday_dates(country: str, subdivision: str | None, years: Iterable[int]) -> dict[date, str]:
@@ -88,7 +93,7 @@ class BusinessCalendar:
             cleaned[day] = tuple(sorted(intervals))
         self.hours = cleaned
         if self.holiday_country:  # refuse an unknown country or state now, not at first use
-            holiday_dates(self.holiday_country, self.holiday_subdivision, [2026])
+            _holidays_of_year(self.holiday_country, self.holiday_subdivision, 2026)
 
     @cached_property
     def zone(self) -> ZoneInfo:
@@ -107,9 +112,7 @@ class BusinessCalendar:
             return False
         known = self._holiday_years.get(day.year)
         if known is None:
-            known = frozenset(
-                holiday_dates(self.holiday_country, self.holiday_subdivision, [day.year])
-            )
+            known = _holidays_of_year(self.holiday_country, self.holiday_subdivision, day.year)
             self._holiday_years[day.year] = known
         return day in known
 

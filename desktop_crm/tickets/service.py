@@ -274,13 +274,19 @@ def timeline(session: Session, ticket: Ticket) -> list[Moment]:
     return moments
 
 
-def refresh_sla(session: Session, ticket: Ticket) -> SlaResult | None:
-    """Recompute and store the ticket's due and at-risk times."""
+def refresh_sla(
+    session: Session, ticket: Ticket, policies: dict[int, SlaPolicy] | None = None
+) -> SlaResult | None:
+    """Recompute and store the ticket's due and at-risk times (``policies``: a cache by queue)."""
     queue = session.get(Queue, ticket.queue_id) if ticket.queue_id is not None else None
     if queue is None:
         result = None
     else:
-        policy = queue_policy(session, queue)
+        policy = policies.get(queue.id) if policies is not None else None
+        if policy is None:
+            policy = queue_policy(session, queue)
+            if policies is not None:
+                policies[queue.id] = policy
         result = compute_sla(
             policy.calendar,
             policy.targets,
@@ -311,11 +317,11 @@ def recompute_open_tickets(session: Session, batch: int = 500) -> int:
             select(Ticket.id).where(Ticket.status.not_in(tuple(DONE))).order_by(Ticket.id)
         )
     )
+    policies: dict[int, SlaPolicy] = {}
     for start in range(0, len(ids), batch):
-        for ticket in session.scalars(
-            select(Ticket).where(Ticket.id.in_(ids[start : start + batch]))
-        ):
-            refresh_sla(session, ticket)
+        chunk = ids[start : start + batch]
+        for ticket in session.scalars(select(Ticket).where(Ticket.id.in_(chunk))):
+            refresh_sla(session, ticket, policies)
         session.flush()
     return len(ids)
 
@@ -866,10 +872,11 @@ def save_queue(session: Session, setup: QueueSetup) -> Queue:
             )
         )
     session.flush()
+    policies: dict[int, SlaPolicy] = {}
     for ticket in session.scalars(
         select(Ticket).where(Ticket.queue_id == queue.id, Ticket.status.not_in(tuple(DONE)))
     ):
-        refresh_sla(session, ticket)
+        refresh_sla(session, ticket, policies)
     session.flush()
     return queue
 
