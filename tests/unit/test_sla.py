@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desktop_crm.data.errors import ValidationError
 from desktop_crm.data.models import TicketPriority as P
@@ -252,3 +254,38 @@ def test_at_risk_share_is_configurable_and_missing_targets_give_no_due_time() ->
     assert result.first_response.warn_at == utc(2026, 3, 2, 9)  # 2 h: 10:00 CET
     none = compute_sla(bavaria(), {}, [Moment(created, S.NEW, P.NORMAL)])
     assert none.due is None and none.warn_at is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+    ),
+    minutes=st.integers(min_value=0, max_value=60 * 200),
+    hours=st.sampled_from(
+        [
+            office_hours(),
+            dict.fromkeys(range(5), ((480, 720), (780, 1020))),
+            office_hours("00:00", "24:00", range(7)),
+            {5: ((540, 720),)},
+        ]
+    ),
+)
+def test_adding_and_measuring_business_time_agree(
+    start: datetime, minutes: int, hours: dict[int, tuple[tuple[int, int], ...]]
+) -> None:
+    """Whatever the start (inside or outside hours, around DST and holidays): the time between
+    a start and start + amount is the amount, and the due time lies within opening hours."""
+    cal = BusinessCalendar("Europe/Berlin", hours, "DE", "BY")
+    amount = timedelta(minutes=minutes)
+    due = cal.add(start, amount)
+    assert due is not None and due >= start
+    assert cal.between(start, due) == amount
+    if minutes:
+        local = due.astimezone(BERLIN)
+        minute = local.hour * 60 + local.minute
+        day = local.date()
+        if minute == 0:  # an interval ending at midnight belongs to the day before
+            day, minute = day - timedelta(days=1), 1440
+        assert not cal.is_holiday(day)
+        assert any(a < minute <= b for a, b in cal.hours.get(day.weekday(), ()))
