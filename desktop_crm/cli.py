@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -97,6 +98,55 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("lookup", cmd_lookup, "who is this number or address? (ranked matches and why)")
     p.add_argument("value", metavar="VALUE", help="caller ID, phone number or e-mail address")
     p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = command("tickets", cmd_tickets, "list tickets with their SLA state; add queues and tickets")
+    p.add_argument("--queue", metavar="Q", help="only this queue (name or id)")
+    p.add_argument(
+        "--status",
+        metavar="S",
+        help="only this status (new, open, waiting_customer, waiting_third_party, resolved, "
+        "closed); default: every open ticket",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=int, default=1000, metavar="N", help="at most N tickets")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    a = actions.add_parser("new", help="open a ticket")
+    _global_options(a, suppress=True)
+    a.add_argument("subject")
+    a.add_argument("--queue", dest="new_queue", metavar="Q", help="queue name or id")
+    a.add_argument("--priority", default="normal", choices=["low", "normal", "high", "urgent"])
+    a.add_argument("--contact", type=int, metavar="ID")
+    a.add_argument("--organization", type=int, metavar="ID")
+    a.add_argument("--description", default="")
+    a.add_argument("--json", dest="new_json", action="store_true", help="print JSON")
+    a = actions.add_parser("queue", help="create a queue or change its SLA settings")
+    _global_options(a, suppress=True)
+    a.add_argument("queue_action", choices=["add"])
+    a.add_argument("name")
+    a.add_argument("--time-zone", default="Europe/Berlin")
+    a.add_argument("--holidays", default="DE", help="DE, DE-BY (a state), AT, CH, CH-ZH")
+    a.add_argument("--hours", help='e.g. "mo-fr 08:00-17:00; sa 09:00-12:00"')
+    a.add_argument(
+        "--sla",
+        action="append",
+        default=[],
+        metavar="PRIORITY=FIRST/RESOLUTION",
+        help="business time per priority, e.g. urgent=1h/4h (repeatable)",
+    )
+    a.add_argument("--at-risk", type=int, default=75, metavar="PERCENT")
+    a.add_argument(
+        "--assignment", default="manual", choices=["manual", "round_robin", "least_busy"]
+    )
+    a.add_argument("--members", metavar="LOGIN,…", help="the agents who work the queue")
+    a.add_argument("--supervisor", metavar="LOGIN", help="who is notified on escalation")
+    a.add_argument("--email", metavar="ADDRESS", help="the queue's support mailbox")
+    a = actions.add_parser(
+        "recompute", help="recompute the stored due times of every open ticket (after an import)"
+    )
+    _global_options(a, suppress=True)
+    a = actions.add_parser("escalate", help="notify at-risk and breached tickets (once each)")
+    _global_options(a, suppress=True)
+    a.add_argument("--json", dest="escalate_json", action="store_true", help="print JSON")
 
     p = command(
         "listen",
@@ -390,6 +440,157 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False))
     else:
         print(format_report(report))
+    return EXIT_OK
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    from .data.models import AssignmentMode, TicketPriority, TicketStatus
+    from .tickets import board as ticket_board
+    from .tickets import service as tickets
+    from .tickets.calendar import parse_duration, parse_hours
+
+    db, _ = open_database(args, _settings(args))
+    try:
+        with db.session() as session:
+            if args.action == "queue":
+                targets: dict[TicketPriority, tuple[int | None, int | None]] = dict(
+                    tickets.DEFAULT_TARGETS
+                )
+                for item in args.sla:
+                    name, _, spec = item.partition("=")
+                    first, _, resolution = spec.partition("/")
+                    try:
+                        priority = TicketPriority(name.strip().lower())
+                    except ValueError:
+                        raise CommandError(f"--sla {item!r}: unknown priority {name!r}") from None
+                    targets[priority] = (
+                        parse_duration(first) if first else None,
+                        parse_duration(resolution) if resolution else None,
+                    )
+
+                def user_id(login: str) -> int:
+                    from sqlalchemy import select
+
+                    from .data.models import User
+
+                    found = session.scalar(select(User.id).where(User.login == login.strip()))
+                    if found is None:
+                        raise CommandError(f"no user with the login {login.strip()!r}")
+                    return found
+
+                members = [user_id(x) for x in (args.members or "").split(",") if x.strip()]
+                queue = tickets.save_queue(
+                    session,
+                    tickets.QueueSetup(
+                        args.name,
+                        supervisor_id=user_id(args.supervisor) if args.supervisor else None,
+                        email=args.email,
+                        time_zone=args.time_zone,
+                        holidays=args.holidays,
+                        hours=parse_hours(args.hours) if args.hours else None,
+                        targets=targets,
+                        at_risk_percent=args.at_risk,
+                        assignment_mode=AssignmentMode(args.assignment),
+                    ),
+                )
+                if args.members is not None:
+                    from .tickets.assignment import set_members
+
+                    set_members(session, queue.id, members)
+                print(f"queue {queue.name!r} (#{queue.id}) saved")
+                return EXIT_OK
+            if args.action == "new":
+                queue_id = (
+                    ticket_board.queue_id_for(session, args.new_queue) if args.new_queue else None
+                )
+                ticket = tickets.create_ticket(
+                    session,
+                    tickets.TicketInput(
+                        subject=args.subject,
+                        description=args.description,
+                        queue_id=queue_id,
+                        priority=TicketPriority(args.priority),
+                        contact_id=args.contact,
+                        organization_id=args.organization,
+                    ),
+                )
+                if args.new_json:
+                    print(json.dumps(tickets.ticket_dict(ticket), ensure_ascii=False))
+                else:
+                    print(f"{ticket.number} opened")
+                return EXIT_OK
+            if args.action == "recompute":
+                count = tickets.recompute_open_tickets(session)
+                print(f"due times of {count} open tickets recomputed")
+                return EXIT_OK
+            if args.action == "escalate":
+                from .tickets.escalation import run_escalation
+
+                found = run_escalation(session)
+                for n in found:
+                    record = {
+                        "ticket": n.number,
+                        "subject": n.subject,
+                        "level": n.level,
+                        "due": n.due_at.isoformat() if n.due_at else None,
+                        "recipient_id": n.recipient_id,
+                    }
+                    if args.escalate_json:
+                        print(json.dumps(record, ensure_ascii=False))
+                    else:
+                        print(f"{n.number}  {n.level.replace('_', ' ')}  {n.subject}")
+                return EXIT_OK
+            status = None
+            if args.status:
+                try:
+                    status = TicketStatus(args.status.strip().lower())
+                except ValueError:
+                    choices = ", ".join(s.value for s in TicketStatus)
+                    raise CommandError(f"--status {args.status!r}: one of {choices}") from None
+            queue_id = ticket_board.queue_id_for(session, args.queue) if args.queue else None
+            from .data.models import utcnow
+
+            now = utcnow()
+            rows = ticket_board.list_tickets(
+                session, queue_id=queue_id, status=status, now=now, limit=args.limit
+            )
+    finally:
+        db.dispose()
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    result: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "number": r.number,
+            "subject": r.subject,
+            "queue": r.queue,
+            "priority": r.priority.value,
+            "status": r.status.value,
+            "assignee": r.assignee or None,
+            "customer": r.customer,
+            "created_at": iso(r.created_at),
+            "sla": ticket_board.sla_state(r.status, r.sla_due, r.sla_warn_at, r.sla_paused, now),
+            "due": iso(r.sla_due),
+            "at_risk_from": iso(r.sla_warn_at),
+        }
+        for r in rows
+    ]
+    if args.json:
+        print(json.dumps({"at": now.isoformat(), "tickets": result}, ensure_ascii=False))
+        return EXIT_OK
+    if not result:
+        print("No tickets.")
+    for t in result:
+        due = ""
+        if t["due"]:
+            local = datetime.fromisoformat(t["due"]).astimezone()
+            due = f"due {local:%d.%m.%Y %H:%M}"
+        print(
+            f"{t['number']:<10} {t['queue'][:14]:<14} {t['priority']:<7} {t['status']:<20}"
+            f"{t['sla']:<9} {due:<22} {(t['assignee'] or '-')[:16]:<16} {t['subject']}"
+        )
     return EXIT_OK
 
 

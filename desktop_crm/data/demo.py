@@ -476,6 +476,7 @@ _SLA = {
     TicketPriority.URGENT: (timedelta(hours=1), timedelta(days=1)),
 }
 _DONE = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+_WAITING = (TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY)
 
 
 def _written_direct_dial(cc: str) -> tuple[Callable[[str, str, str], str], ...]:
@@ -1217,6 +1218,13 @@ class _Seeder:
         subject = rng.choice(_TICKETS[queue])
         channel = rng.choice(("phone", "email", "email", "manual"))
         updated = resolved or responded or created
+        running = status in (TicketStatus.NEW, TicketStatus.OPEN)
+        warn_first = created + respond_in * 0.75 if running and responded is None else None
+        warn_resolution = created + resolve_in * 0.75 if running else None
+        sla_due = sla_warn = None
+        if running:
+            sla_due = created + (respond_in if responded is None else resolve_in)
+            sla_warn = warn_first or warn_resolution
         self.pending[_TICKET].append(
             {
                 "id": tid,
@@ -1234,6 +1242,13 @@ class _Seeder:
                 "resolution_due": created + resolve_in,
                 "first_responded_at": responded,
                 "resolved_at": resolved,
+                "closed_at": resolved if status == TicketStatus.CLOSED else None,
+                # SLA state as desktop_crm.tickets stores it (round-the-clock targets here)
+                "first_response_warn_at": warn_first,
+                "resolution_warn_at": warn_resolution,
+                "sla_due": sla_due,
+                "sla_warn_at": sla_warn,
+                "sla_paused": status in _WAITING,
                 "created_at": created,
                 "updated_at": updated,
                 "version": 1,

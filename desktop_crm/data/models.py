@@ -337,13 +337,39 @@ class EmailAddress(Base):
     __table_args__ = (_owner_check(),)
 
 
+class AssignmentMode(enum.StrEnum):
+    MANUAL = "manual"
+    ROUND_ROBIN = "round_robin"
+    LEAST_BUSY = "least_busy"
+
+
 class Queue(Stamped, Base):
+    """A ticket queue and its SLA settings (targets, hours and closed days are child rows)."""
+
     __tablename__ = "queue"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     email: Mapped[str | None] = mapped_column(String(320))
+    # business hours are local times in this zone (IANA name, DST handled by zoneinfo)
+    time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    # public holidays of this country (DE, AT, CH) and subdivision (a German state: BY, NW, …)
+    holiday_country: Mapped[str] = mapped_column(String(2), default="DE")
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(10))
+    # a ticket is "at risk" once this share (percent) of an SLA target's time is used up
+    at_risk_percent: Mapped[int] = mapped_column(Integer, default=75)
+    assignment_mode: Mapped[AssignmentMode] = mapped_column(
+        _enum(AssignmentMode, "assignment_mode"), default=AssignmentMode.MANUAL
+    )
+    # round-robin cursor: the agent who got the last ticket
+    last_assigned_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # who is notified when a ticket of this queue is at risk or breached
+    supervisor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
 
 
 class Ticket(Stamped, Base):
@@ -376,11 +402,39 @@ class Ticket(Stamped, Base):
     resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when each running SLA clock reaches the queue's at-risk share (NULL: no target, met or
+    # paused); stored on every change so the board compares, never computes
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the earliest due time and at-risk time of the clocks still running: NULL when the ticket
+    # is done, has no target, or waits for the customer/a third party (paused, not yet breached)
+    sla_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused: Mapped[bool] = mapped_column(Boolean, default=False)
 
     queue: Mapped[Queue | None] = relationship(lazy="raise")
     assignee: Mapped[User | None] = relationship(lazy="raise")
     contact: Mapped[Contact | None] = relationship(lazy="raise")
     organization: Mapped[Organization | None] = relationship(lazy="raise")
+
+    __table_args__ = (
+        # the board: open tickets per status, queue, assignee, oldest, also when filtered by
+        # priority, organization or age (index-only counts)
+        Index(
+            "ix_ticket_board",
+            "status",
+            "queue_id",
+            "assignee_id",
+            "priority",
+            "organization_id",
+            "created_at",
+        ),
+        Index("ix_ticket_agent_status", "assignee_id", "status"),
+        Index("ix_ticket_sla_due_queue", "sla_due", "queue_id"),
+        Index("ix_ticket_sla_warn_queue", "sla_warn_at", "queue_id", "sla_due"),
+        Index("ix_ticket_resolved_at", "resolved_at", "assignee_id"),
+    )
 
 
 class Interaction(Stamped, Base):
@@ -461,6 +515,157 @@ class CallerPick(Base):
     picked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (_owner_check(),)
+
+
+# --- tickets: queue settings, membership, presence, changes, escalation (issue 7) -------------
+
+
+class QueueBusinessHours(Base):
+    """One opening interval of a queue on one weekday, in the queue's local time.
+
+    ``weekday`` 0 is Monday; minutes count from local midnight, ``end_minute`` 1440 is midnight at
+    the end of the day. Several rows on one day make a lunch break.
+    """
+
+    __tablename__ = "queue_business_hours"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday"),
+        CheckConstraint(
+            "start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute",
+            name="minutes",
+        ),
+    )
+
+
+class QueueClosedDay(Base):
+    """A day the queue is closed besides public holidays (24 and 31 December, company events)."""
+
+    __tablename__ = "queue_closed_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"))
+    day: Mapped[Any] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(120), default="")
+
+    __table_args__ = (UniqueConstraint("queue_id", "day"),)
+
+
+class QueueSlaTarget(Base):
+    """The SLA of one priority in one queue, in business minutes (NULL: no target)."""
+
+    __tablename__ = "queue_sla_target"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"))
+    priority: Mapped[TicketPriority] = mapped_column(_enum(TicketPriority, "ticket_priority"))
+    first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolution_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("queue_id", "priority"),)
+
+
+class QueueMember(Base):
+    """An agent who works a queue (candidates of round-robin and least-busy assignment)."""
+
+    __tablename__ = "queue_member"
+
+    queue_id: Mapped[int] = mapped_column(
+        ForeignKey("queue.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AgentPresence(Base):
+    """Whether an agent is present (logged in, not on a break): only present agents get tickets."""
+
+    __tablename__ = "agent_presence"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    present: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketChange(Base):
+    """One changed field of a ticket: who, when, from what to what.
+
+    The SLA clock is replayed from these rows (status and priority over time); the same change
+    is also one ``interaction`` (``interaction_id``) so it shows in the customer's history.
+    """
+
+    __tablename__ = "ticket_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(String(400))
+    new_value: Mapped[str | None] = mapped_column(String(400))
+    interaction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interaction.id", ondelete="SET NULL")
+    )
+
+    __table_args__ = (Index("ix_ticket_change_ticket_time", "ticket_id", "changed_at", "id"),)
+
+
+class TicketNotification(Base):
+    """A supervisor was told that a ticket reached an escalation level; once per ticket and level.
+
+    The unique constraint makes "notify once" hold across processes: whoever inserts the row
+    first notifies and runs the queue's escalation rules; everyone else finds it there.
+    """
+
+    __tablename__ = "ticket_notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    # first_response_at_risk, first_response_breached, resolution_at_risk, resolution_breached
+    level: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("ticket_id", "level"),)
+
+
+class EscalationRule(Base):
+    """What happens to a ticket of ``queue_id`` reaching ``level``: move it or reassign it."""
+
+    __tablename__ = "escalation_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))  # move, reassign
+    target_queue_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id", ondelete="CASCADE"))
+    # reassign to this agent; NULL with action "reassign": the queue's automatic assignment
+    target_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+
+
+class TicketMessage(Base):
+    """A Message-ID of a ticket's mails, so a reply (In-Reply-To/References) finds the ticket."""
+
+    __tablename__ = "ticket_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(String(400), unique=True)
 
 
 # --- mail (issue 5) -------------------------------------------------------------------------
