@@ -614,8 +614,29 @@ def _print_status(status: Any, as_json: bool) -> None:
         log_status(status)
 
 
-def _print_mail(item: Any, as_json: bool) -> None:
+def _mail_ticket(db: Any, item: Any) -> dict[str, Any] | None:
+    """A mail to a support mailbox opens a ticket or joins the one it answers (tickets.inbox);
+    runs on the watcher's thread with a session of its own, and never stops the watcher."""
+    from .mail.events import MailEvent
+    from .tickets.inbox import ticket_from_mail
+
+    if not isinstance(item, MailEvent):
+        return None
+    try:
+        with db.session() as session:
+            result = ticket_from_mail(session, item)
+            if result is None:
+                return None
+            return {"number": result[0].number, "created": result[1]}
+    except Exception:
+        log.warning("mail %s could not be added to a ticket", item.message_id, exc_info=True)
+        return None
+
+
+def _print_mail(item: Any, as_json: bool, ticket: dict[str, Any] | None = None) -> None:
     data = item.to_json()
+    if ticket is not None:
+        data["ticket"] = ticket
     if as_json:
         print(json.dumps(data, ensure_ascii=False), flush=True)
         return
@@ -627,6 +648,8 @@ def _print_mail(item: Any, as_json: bool) -> None:
         return
     best = data["matches"][0] if data["matches"] else None
     who = f" → {best['name']} ({best['reason']})" if best else f" ({data['outcome']})"
+    if ticket is not None:
+        who += f" [{'new ticket' if ticket['created'] else 'ticket'} {ticket['number']}]"
     print(
         f"{data['event']:<24} {data['from'] or '(no sender)'}{who}: {data['subject']}", flush=True
     )
@@ -682,8 +705,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
             _print_call(result, args.json)
 
     def show_mail(item: Any) -> None:
+        ticket = _mail_ticket(db, item)
         with printing:
-            _print_mail(item, args.json)
+            _print_mail(item, args.json, ticket)
 
     def show_status(status: Any) -> None:
         with printing:

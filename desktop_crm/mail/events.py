@@ -52,6 +52,8 @@ class MailEvent:
     reason: str = ""  # why automated or ignored
     backlog: bool = False  # read by a (first or re-)scan, not new while watching
     popup: bool = False
+    in_reply_to: str = ""  # the Message-ID it answers, as written ("<…>"), for ticket threading
+    references: tuple[str, ...] = ()  # the Message-IDs of its thread, as written
 
     @property
     def best(self) -> Match | None:

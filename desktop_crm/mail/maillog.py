@@ -87,6 +87,8 @@ def handle_mail(
             reason=reason,
             backlog=backlog,
             popup=popup,
+            in_reply_to=_header(mail, "In-Reply-To")[:1000],
+            references=tuple(_header(mail, "References").split())[-20:],
         )
 
     if mail.automated:
@@ -145,3 +147,8 @@ def handle_mail(
     if not logged:
         return event(MailOutcome.IGNORED, reason="no recipient is a known contact")
     return event(MailOutcome.LOGGED, matches=tuple(logged), interaction_ids=tuple(ids))
+
+
+def _header(mail: ParsedMail, name: str) -> str:
+    lowered = name.lower()
+    return next((value.strip() for key, value in mail.headers if key.lower() == lowered), "")

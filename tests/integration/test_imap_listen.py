@@ -19,6 +19,7 @@ from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.records import ContactInput, EmailInput
 from desktop_crm.secrets import set_secret
+from desktop_crm.tickets.service import QueueSetup, save_queue
 from tests.helpers.dovecot import DovecotServer
 
 pytestmark = pytest.mark.integration
@@ -71,6 +72,7 @@ def test_listen_prints_mail_status_and_received_json_lines(
         anna = records.create_contact(
             s, ContactInput(first_name="Anna", last_name="Schäfer", emails=[EmailInput(ANNA)])
         ).id
+        save_queue(s, QueueSetup(name="Support", email="anna@crm.test"))  # the watched mailbox
     db.dispose()
     set_secret("imap-anna", dovecot.user("anna").password)
     out = Output()
@@ -113,6 +115,7 @@ def test_listen_prints_mail_status_and_received_json_lines(
     mail = received[0]
     assert (mail["message_id"], mail["from"], mail["subject"]) == ("listen-1@x", ANNA, "Rückruf")
     assert [m["contact_id"] for m in mail["matches"]] == [anna]
+    assert mail["ticket"] == {"number": "T-000001", "created": True}  # to the support mailbox
     assert set(mail["matches"][0]) >= {
         "contact_id",
         "organization_id",
