@@ -95,12 +95,17 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server(*, private: bool = False) -> Iterator[PostgresServer | str]:
+def postgres_server(
+    *, private: bool = False, password_over_tcp: bool = False
+) -> Iterator[PostgresServer | str]:
     """Yield a server, or a string saying why none is available.
 
     ``private``: always start one of our own (one that a test may restart), even where
-    DESKTOP_CRM_TEST_POSTGRES_URL names a shared one.
+    DESKTOP_CRM_TEST_POSTGRES_URL names a shared one. ``password_over_tcp`` (implies private):
+    like Debian's cluster in CI, TCP connections must authenticate with scram-sha-256 while the
+    admin URL uses the Unix socket (trusted).
     """
+    private = private or password_over_tcp
     if (url := os.environ.get(URL_ENV)) and not private:
         admin = make_url(url).set(drivername="postgresql+psycopg")
         yield PostgresServer(admin)
@@ -126,8 +131,11 @@ def postgres_server(*, private: bool = False) -> Iterator[PostgresServer | str]:
                 str(data),
                 "-U",
                 "crm_test",
-                "-A",
-                "trust",
+                *(
+                    ["--auth-local=trust", "--auth-host=scram-sha-256"]
+                    if password_over_tcp
+                    else ["-A", "trust"]
+                ),
                 "-E",
                 "UTF8",
                 "--locale=C.UTF-8",
@@ -165,6 +173,8 @@ def postgres_server(*, private: bool = False) -> Iterator[PostgresServer | str]:
     admin = URL.create(
         "postgresql+psycopg", username="crm_test", host="127.0.0.1", port=port, database="postgres"
     )
+    if password_over_tcp:
+        admin = admin.set(host=None, query={"host": str(sock)})
     server = PostgresServer(admin, stop, runas, start)
     deadline = time.monotonic() + 30
     while True:
