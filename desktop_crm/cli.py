@@ -424,6 +424,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     db, _ = open_database(args, _settings(args))
     try:
+        _export_allowed(db)
         out = _out(args.out)
         try:
             count = export_contacts(db, args.format, out)
@@ -435,6 +436,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"{count} contacts written to {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _export_allowed(db: Database) -> None:
+    """Exporting everything is not for agents (issue 8). The server cannot tell an export from
+    browsing (both are SELECTs an agent may run), so this one is the client's rule."""
+    from .data.team import at_least, current_role
+
+    with db.session() as session:
+        role = current_role(session)
+    if not at_least(role, Role.BACKOFFICE):
+        raise CommandError(f"Your role ({role.value}) may not export all contacts.")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
