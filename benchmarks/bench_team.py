@@ -134,12 +134,16 @@ def stress(team: Team, clients: int, seconds: float, contacts: int) -> dict[str,
     dbs = [team.login(role) for role in roles]
     watcher = team.login(Role.AGENT)
     announced: dict[int, set[int]] = defaultdict(set)
+    arrived: dict[tuple[int, int], float] = {}
+    committing: dict[tuple[int, int], float] = {}
     lock = threading.Lock()
 
     def seen(change: Change) -> None:
         if change.table == "contact" and change.id is not None and change.version is not None:
+            now = time.perf_counter()
             with lock:
                 announced[change.id].add(change.version)
+                arrived.setdefault((change.id, change.version), now)
 
     listener = ChangeListener(watcher.url, seen)
     listener.start()
@@ -167,6 +171,7 @@ def stress(team: Team, clients: int, seconds: float, contacts: int) -> dict[str,
                                 s, cid, int(version or 0), records.ContactInput(last_name=token)
                             )
                             new_version = saved.version
+                            committing[(cid, new_version)] = time.perf_counter()
                         with tally.lock:
                             tally.saves.append((cid, new_version, token))
                     except ConflictError:
@@ -255,6 +260,7 @@ def stress(team: Team, clients: int, seconds: float, contacts: int) -> dict[str,
     unannounced = sum(
         1 for cid, version, _ in tally.saves if version not in announced.get(cid, set())
     )
+    under_load = [(arrived[key] - t0) * 1000 for key, t0 in committing.items() if key in arrived]
     for db in [*dbs, watcher]:
         db.dispose()
     return {
@@ -268,6 +274,9 @@ def stress(team: Team, clients: int, seconds: float, contacts: int) -> dict[str,
         "lost updates": lost,
         "duplicate calls": duplicates,
         "saves not announced": unannounced,
+        "notify p50/p99 ms under load": (
+            f"{pct(under_load, 50):.1f} / {pct(under_load, 99):.1f}" if under_load else "-"
+        ),
         "errors": len(tally.errors),
         "first errors": Counter(tally.errors).most_common(3),
     }
