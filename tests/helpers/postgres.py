@@ -173,8 +173,14 @@ def postgres_server(
     admin = URL.create(
         "postgresql+psycopg", username="crm_test", host="127.0.0.1", port=port, database="postgres"
     )
-    if password_over_tcp:
-        admin = admin.set(host=None, query={"host": str(sock)})
+    if password_over_tcp:  # the socket, as CI's URL names Debian's cluster
+        admin = URL.create(
+            "postgresql+psycopg",
+            username="crm_test",
+            port=port,
+            database="postgres",
+            query={"host": str(sock)},
+        )
     server = PostgresServer(admin, stop, runas, start)
     deadline = time.monotonic() + 30
     while True:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, text, update
 from desktop_crm.cli import main
 from desktop_crm.data import records
 from desktop_crm.data.db import Database
-from desktop_crm.data.errors import PermissionDenied
+from desktop_crm.data.errors import DatabaseUnavailable, PermissionDenied
 from desktop_crm.data.history import InteractionInput, log_interaction
 from desktop_crm.data.models import (
     AuditLog,
@@ -332,10 +332,16 @@ def test_a_disabled_user_cannot_connect(team: TeamDatabase) -> None:
     with team.owner.session() as s:
         set_active(s, login, False)
     db = team.connect(login, password)
-    from desktop_crm.data.errors import DatabaseUnavailable
-
     with pytest.raises(DatabaseUnavailable, match="not permitted to log in"):
         db.check_connection()
+
+
+def test_a_login_that_is_no_crm_user_cannot_open_the_database(team: TeamDatabase) -> None:
+    login, password = team.add(Role.AGENT)
+    with team.owner.session() as s:  # a login the server knows, but outside the team roles
+        s.execute(text(f'REVOKE crm_agent FROM "{login}"'))
+    with pytest.raises(DatabaseUnavailable, match="permission denied for database"):
+        team.connect(login, password).check_connection()  # db init revoked CONNECT from PUBLIC
 
 
 def test_passwords_are_stored_as_scram_verifiers(team: TeamDatabase) -> None:
