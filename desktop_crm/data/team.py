@@ -203,7 +203,9 @@ def refusal_message(role: Role | None, statement: str, error: Any) -> str:
     verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else ""
     if verb == "WITH":
         verb = next((v for v in _VERBS if v in statement.upper()), "")
-    return f"{who} may not {_VERBS.get(verb, 'change')} {noun}."
+    if verb not in _VERBS:  # DDL, GRANT, ...: the server's own words say most
+        return f"{who} may not do this: {primary}."
+    return f"{who} may not {_VERBS[verb]} {noun}."
 
 
 def _on_error(context: ExceptionContext) -> None:
@@ -350,14 +352,44 @@ def apply_team_setup(conn: Connection) -> SetupReport:
     if conn.dialect.name != "postgresql":
         raise DataError("Roles need the shared PostgreSQL database; a SQLite file has one user.")
     existing = set(conn.scalars(text("SELECT rolname FROM pg_roles WHERE rolname LIKE 'crm\\_%'")))
+    me, superuser, createrole = conn.execute(
+        text("SELECT rolname, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = current_user")
+    ).one()
+    if not superuser:
+        if not createrole and set(GROUPS.values()) - existing:
+            raise DataError(
+                f"The login {me} may not create roles: run `desktop-crm db init` as a superuser "
+                "or as the database owner with CREATEROLE (see docs/deployment.md)."
+            )
+        foreign = conn.scalar(
+            text(
+                "SELECT min(tablename) FROM pg_tables WHERE schemaname = current_schema() "
+                "AND NOT pg_has_role(current_user, tableowner, 'MEMBER')"
+            )
+        )
+        if foreign:
+            raise DataError(
+                f"The login {me} does not own the table {foreign}: run `desktop-crm db init` as "
+                "the role that owns the database's tables (the one that ran the migrations)."
+            )
     created: list[str] = []
     for group in GROUPS.values():
         if group not in existing:
             _exec(conn, f"CREATE ROLE {group} NOLOGIN")
             created.append(group)
     chain = list(GROUPS.values())
+    members = {
+        (str(group), str(member))
+        for group, member in conn.execute(
+            text(
+                "SELECT g.rolname, m.rolname FROM pg_auth_members a "
+                "JOIN pg_roles g ON g.oid = a.roleid JOIN pg_roles m ON m.oid = a.member"
+            )
+        )
+    }
     for lower, higher in itertools.pairwise(chain):
-        _exec(conn, f"GRANT {lower} TO {higher}")
+        if (lower, higher) not in members:
+            _exec(conn, f"GRANT {lower} TO {higher}")
     everybody = ", ".join(chain)
     database = conn.scalar(text("SELECT current_database()"))
     _exec(conn, f'REVOKE CONNECT, TEMPORARY ON DATABASE "{database}" FROM PUBLIC')

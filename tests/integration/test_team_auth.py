@@ -31,6 +31,22 @@ def office() -> Iterator[PostgresServer]:
         yield server
 
 
+def _owner_database(office: PostgresServer, owner: str, *, createrole: bool) -> str:
+    office.execute(f"CREATE ROLE {owner} LOGIN{' CREATEROLE' if createrole else ''}")
+    office.execute(f"CREATE DATABASE {owner}_db OWNER {owner}")
+    return office.url_for(f"{owner}_db").set(username=owner).render_as_string(hide_password=False)
+
+
+def test_setting_up_the_roles_needs_createrole(
+    office: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first test of the module: the fresh server has no group roles yet."""
+    url = _owner_database(office, "plain_owner", createrole=False)
+    assert main(["db", "init", "--database", url]) == 1
+    err = capsys.readouterr().err
+    assert "The login plain_owner may not create roles" in err and err.count("\n") == 1
+
+
 def test_an_owner_without_superuser_sets_up_the_team_and_logins_need_passwords(
     office: PostgresServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,3 +101,11 @@ def test_an_owner_without_superuser_sets_up_the_team_and_logins_need_passwords(
             assert current_role(s) is Role.AGENT
     finally:
         ben.dispose()
+
+
+def test_once_the_roles_exist_any_database_owner_grants_its_own_database(
+    office: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = _owner_database(office, "second_owner", createrole=False)
+    assert main(["db", "init", "--database", url]) == 0
+    assert "roles created: none (all present)" in capsys.readouterr().out

@@ -109,6 +109,12 @@ def _error(message: str, table: str | None = None) -> SimpleNamespace:
             "Your role (agent) may not assign tickets to other people.",
         ),
         (
+            "CREATE ROLE x NOLOGIN",
+            "permission denied to create role",
+            None,
+            "Your role (agent) may not do this: permission denied to create role.",
+        ),
+        (
             "SELECT * FROM some_new_table",
             "permission denied for table some_new_table",
             None,
