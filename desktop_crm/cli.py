@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .data.db import Database, display_url, parse_url, resolve_url, with_password
 from .data.errors import DataError
+from .data.models import Role
 from .secrets import SecretError, get_secret, set_secret
 from .settings import SECTIONS, Settings, SettingsError, default_data_dir, describe, load_settings
 
@@ -78,10 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contacts", type=int, default=250, metavar="N", help="how many contacts")
     p.add_argument("--seed", type=int, default=2026, metavar="S", help="random seed (same data)")
 
-    p = command("db", cmd_db, "apply or show schema migrations")
+    p = command("db", cmd_db, "apply or show schema migrations; set up a team database")
     p.add_argument(
-        "action", choices=["upgrade", "current"], help="upgrade: migrate to this version"
+        "action",
+        choices=["upgrade", "current", "init"],
+        help="upgrade: migrate to this version; init: schema plus team roles (PostgreSQL)",
     )
+
+    p = command("user", cmd_user, "manage the users of a team database (PostgreSQL, admins)")
+    p.add_argument("action", choices=["add", "set-role", "disable", "enable", "password", "list"])
+    p.add_argument("login", nargs="?", metavar="LOGIN", help="the user's database login")
+    p.add_argument("--role", choices=[r.value for r in Role], help="agent, backoffice, ...")
+    p.add_argument("--name", default="", help="the user's full name (add)")
+    p.add_argument("--extension", help="the user's phone extension (add)")
+    p.add_argument("--email", help="the user's e-mail address (add)")
+    p.add_argument("--json", action="store_true", help="print JSON (list)")
+
+    p = command("audit", cmd_audit, "show who changed what (team database, admins)")
+    p.add_argument("--table", metavar="T", help="only this table (contact, ticket, ...)")
+    p.add_argument("--id", type=int, metavar="N", help="only this record id")
+    p.add_argument("--user", metavar="LOGIN", help="only changes by this login")
+    p.add_argument("--since", metavar="WHEN", help="2h, 7d or an ISO date/time")
+    p.add_argument("--limit", type=int, default=100, metavar="N")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
 
     p = command("import", cmd_import, "import vCard (2.1, 3.0, 4.0) and CSV (Outlook, Google, own)")
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -293,18 +313,143 @@ def cmd_db(args: argparse.Namespace) -> int:
                 status = "empty (no schema yet)" if before.empty else "not a desktop_crm database"
             print(f"{db.display_url}: schema {before.current or '-'} ({status})")
             return EXIT_OK
-        if before.up_to_date:
-            print(f"{db.display_url}: schema {before.current} is up to date.")
-            return EXIT_OK
         if before.current is None and not before.empty:
             raise CommandError(db._schema_message(before))
-        db.upgrade()
-        after = db.schema_state()
-        previous = before.current or "empty"
-        print(f"{db.display_url}: schema upgraded from {previous} to {after.current}.")
+        if before.up_to_date:
+            print(f"{db.display_url}: schema {before.current} is up to date.")
+        else:
+            db.upgrade()
+            after = db.schema_state()
+            previous = before.current or "empty"
+            print(f"{db.display_url}: schema upgraded from {previous} to {after.current}.")
+        _team_setup(db, init=args.action == "init")
         return EXIT_OK
     finally:
         db.dispose()
+
+
+def _team_setup(db: Database, *, init: bool) -> None:
+    """Roles and rights: always on `db init`, after an upgrade where the roles exist."""
+    from .data.team import apply_team_setup, team_is_set_up
+
+    if db.is_sqlite:
+        if init:
+            print(
+                "A SQLite file has one user who may do everything; team roles need the shared "
+                "PostgreSQL database (see docs/deployment.md)."
+            )
+        return
+    with db.engine.begin() as conn:
+        if not init and not team_is_set_up(conn):
+            return
+        report = apply_team_setup(conn)
+    print(f"{db.display_url}: team roles set up: {report.summary()}.")
+
+
+def _read_password(prompt: str) -> str:
+    """From the terminal without echo, or the first line of stdin when piped; never logged."""
+    if sys.stdin.isatty():
+        value = getpass.getpass(prompt)
+        if value and getpass.getpass("Once more: ") != value:
+            raise CommandError("the two passwords differ; nothing changed")
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise CommandError("no password given; nothing changed")
+    return value
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from .data import team
+
+    if args.action != "list" and not args.login:
+        raise CommandError(f"user {args.action} needs a LOGIN")
+    if args.action in ("add", "set-role") and not args.role:
+        raise CommandError(f"user {args.action} needs --role agent|backoffice|supervisor|admin")
+    db, _ = open_database(args, _settings(args))
+    try:
+        if db.is_sqlite:
+            raise CommandError(
+                "users and roles need the shared PostgreSQL database; this database "
+                f"({db.display_url}) is a SQLite file with one user who may do everything"
+            )
+        if args.action == "list":
+            with db.session() as session:
+                rows = team.list_users(session)
+            for row in rows:
+                if args.json:
+                    print(json.dumps(row.to_json(), ensure_ascii=False))
+                    continue
+                state = "active" if row.active and row.can_login else "disabled"
+                drift = ""
+                if row.server_role is not row.role:
+                    server = row.server_role.value if row.server_role else "none"
+                    drift = f" (server role: {server})"
+                print(f"{row.login:<20} {row.role.value:<11} {state:<9} {row.name}{drift}")
+            return EXIT_OK
+        login = team.check_login(args.login)
+        if args.action == "add":
+            team.check_login(login)
+            password = _read_password(f"Initial password for {login}: ")
+            extra = {"phone_extension": args.extension, "email": args.email}
+            with db.session() as session:
+                team.add_user(session, login, Role(args.role), password, name=args.name, **extra)
+            print(f"User {login} added as {args.role}.")
+        elif args.action == "password":
+            password = _read_password(f"New password for {login}: ")
+            with db.session() as session:
+                team.set_password(session, login, password)
+            print(f"Password of {login} changed.")
+        elif args.action == "set-role":
+            with db.session() as session:
+                team.set_role(session, login, Role(args.role))
+            print(f"User {login} is now {args.role} (from their next connection on).")
+        else:
+            active = args.action == "enable"
+            with db.session() as session:
+                team.set_active(session, login, active)
+            if active:
+                print(f"User {login} may log in again.")
+            else:
+                print(
+                    f"User {login} is disabled: no new connections; their history stays. "
+                    "Connections already open end when the client closes them."
+                )
+        return EXIT_OK
+    finally:
+        db.dispose()
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .data.audit import audit_entries, parse_since
+
+    since = parse_since(args.since) if args.since else None
+    db, _ = open_database(args, _settings(args))
+    try:
+        if db.is_sqlite:
+            raise CommandError(
+                "the audit log is written by the shared PostgreSQL database; a SQLite file "
+                "has one user and keeps none"
+            )
+        with db.session() as session:
+            entries = audit_entries(
+                session,
+                table=args.table,
+                row_id=args.id,
+                since=since,
+                actor=args.user,
+                limit=args.limit,
+            )
+    finally:
+        db.dispose()
+    for entry in entries:
+        if args.json:
+            print(json.dumps(entry.to_json(), ensure_ascii=False, default=str))
+        else:
+            print(entry.describe())
+    if not entries and not args.json:
+        print("No audit entries match.")
+    return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -340,6 +485,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     db, _ = open_database(args, _settings(args))
     try:
+        _export_allowed(db)
         out = _out(args.out)
         try:
             count = export_contacts(db, args.format, out)
@@ -351,6 +497,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.out is not None:
         print(f"{count} contacts written to {args.out}", file=sys.stderr)
     return EXIT_OK
+
+
+def _export_allowed(db: Database) -> None:
+    """Exporting everything is not for agents (issue 8). The server cannot tell an export from
+    browsing (both are SELECTs an agent may run), so this one is the client's rule."""
+    from .data.team import at_least, current_role
+
+    with db.session() as session:
+        role = current_role(session)
+    if not at_least(role, Role.BACKOFFICE):
+        raise CommandError(f"Your role ({role.value}) may not export all contacts.")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

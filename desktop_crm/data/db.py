@@ -111,6 +111,10 @@ class Database:
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:  # the server's refusals become PermissionDenied with a sentence (issue 8)
+            from .team import watch_permissions
+
+            watch_permissions(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

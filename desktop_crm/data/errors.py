@@ -54,3 +54,15 @@ class ConflictError(DataError):
         self.expected_version = expected_version
         self.current = current or {}
         self.attempted = attempted or {}
+
+
+class PermissionDenied(DataError):
+    """The database server refused what the user's role may not do (issue 8, data/team.py).
+
+    The message names the role and the action ("Your role (agent) may not delete contacts.");
+    ``role`` is the connected user's :class:`~desktop_crm.data.models.Role` when it is known.
+    """
+
+    def __init__(self, message: str, role: Any = None) -> None:
+        super().__init__(message)
+        self.role = role

@@ -771,3 +771,40 @@ class MailSkip(Base):
     __table_args__ = (
         UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mail_skip_account"),
     )
+
+
+# --- issue 8: the team database (appended; imports kept here to keep merges small) ------------
+
+from sqlalchemy import JSON, BigInteger  # noqa: E402
+from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402
+
+
+class AuditLog(Base):
+    """Who changed which customer record when, with old and new values (issue 8).
+
+    Written only by PostgreSQL triggers (migration 0005, ``crm_audit()``), readable by admins;
+    on SQLite the table exists but stays empty (one user owns the file).
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))  # the login (session_user)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int | None] = mapped_column(BigInteger)
+    operation: Mapped[str] = mapped_column(String(8))  # insert, update, delete
+    old_values: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql")
+    )
+    new_values: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql")
+    )
+    transaction_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_audit_log_occurred_at", "occurred_at"),
+        Index("ix_audit_log_table_row", "table_name", "row_id", "occurred_at"),
+    )

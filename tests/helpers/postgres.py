@@ -43,11 +43,31 @@ class PostgresServer:
     """A running server and the admin URL of its maintenance database."""
 
     def __init__(
-        self, admin_url: URL, stop: list[str] | None = None, runas: list[str] | None = None
+        self,
+        admin_url: URL,
+        stop: list[str] | None = None,
+        runas: list[str] | None = None,
+        start: list[str] | None = None,
     ):
         self.admin_url = admin_url
         self._stop = stop
         self._runas = runas or []
+        self._start = start
+
+    @property
+    def can_restart(self) -> bool:
+        """Only a private server (not the one DESKTOP_CRM_TEST_POSTGRES_URL names)."""
+        return bool(self._start and self._stop)
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server the hard way (clients lose their connections), start it again."""
+        assert self._start and self._stop, "only a private server can be restarted"
+        # fast, not immediate: with synchronous_commit=off an immediate stop loses the last
+        # commits; fast still ends every client's connection like a restart at the office
+        stop = ["fast" if part == "immediate" else part for part in self._stop]
+        subprocess.run(stop, check=True, capture_output=True, timeout=60)
+        time.sleep(down_seconds)
+        subprocess.run(self._start, check=True, capture_output=True, timeout=90)
 
     def url_for(self, database: str) -> URL:
         return self.admin_url.set(database=database)
@@ -75,9 +95,18 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer | str]:
-    """Yield a server, or a string saying why none is available."""
-    if url := os.environ.get(URL_ENV):
+def postgres_server(
+    *, private: bool = False, password_over_tcp: bool = False
+) -> Iterator[PostgresServer | str]:
+    """Yield a server, or a string saying why none is available.
+
+    ``private``: always start one of our own (one that a test may restart), even where
+    DESKTOP_CRM_TEST_POSTGRES_URL names a shared one. ``password_over_tcp`` (implies private):
+    like Debian's cluster in CI, TCP connections must authenticate with scram-sha-256 while the
+    admin URL uses the Unix socket (trusted).
+    """
+    private = private or password_over_tcp
+    if (url := os.environ.get(URL_ENV)) and not private:
         admin = make_url(url).set(drivername="postgresql+psycopg")
         yield PostgresServer(admin)
         return
@@ -102,8 +131,11 @@ def postgres_server() -> Iterator[PostgresServer | str]:
                 str(data),
                 "-U",
                 "crm_test",
-                "-A",
-                "trust",
+                *(
+                    ["--auth-local=trust", "--auth-host=scram-sha-256"]
+                    if password_over_tcp
+                    else ["-A", "trust"]
+                ),
                 "-E",
                 "UTF8",
                 "--locale=C.UTF-8",
@@ -117,25 +149,21 @@ def postgres_server() -> Iterator[PostgresServer | str]:
             f"-c listen_addresses=127.0.0.1 -p {port} -k {sock} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        subprocess.run(
-            [
-                *runas,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                opts,
-                "-w",
-                "-t",
-                "60",
-                "-l",
-                str(root / "server.log"),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=90,
-        )
+        start = [
+            *runas,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(root / "server.log"),
+            "start",
+        ]
+        subprocess.run(start, check=True, capture_output=True, timeout=90)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         output = getattr(exc, "stderr", b"") or b""
         yield f"could not start a private PostgreSQL: {output.decode(errors='replace')[-300:]}"
@@ -145,7 +173,15 @@ def postgres_server() -> Iterator[PostgresServer | str]:
     admin = URL.create(
         "postgresql+psycopg", username="crm_test", host="127.0.0.1", port=port, database="postgres"
     )
-    server = PostgresServer(admin, stop, runas)
+    if password_over_tcp:  # the socket, as CI's URL names Debian's cluster
+        admin = URL.create(
+            "postgresql+psycopg",
+            username="crm_test",
+            port=port,
+            database="postgres",
+            query={"host": str(sock)},
+        )
+    server = PostgresServer(admin, stop, runas, start)
     deadline = time.monotonic() + 30
     while True:
         try:
