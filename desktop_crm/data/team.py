@@ -54,7 +54,10 @@ class TableRights:
     """Who may do what with one table: the lowest role for each privilege (None: nobody).
 
     ``limited_update`` gives a lower role UPDATE on every column but the ones named (column
-    privileges), e.g. agents may not change who wrote a history entry or what kind it is.
+    privileges), e.g. agents may not change who wrote a history entry or what kind it is;
+    ``update_columns`` gives a lower role UPDATE on only the columns named (an agent's ticket
+    in a round-robin queue moves the queue's ``last_assigned_id`` on, and locks the queue row
+    while it chooses, which needs UPDATE on a column).
     ``audit``/``notify`` attach the audit and change-notification triggers of migration 0005;
     ``row_key`` is the column the audit log records as the row's id; ``noun`` is how a refusal
     names the table ("Your role (agent) may not delete *contacts*.").
@@ -66,6 +69,7 @@ class TableRights:
     update: Role | None = Role.ADMIN
     delete: Role | None = Role.ADMIN
     limited_update: tuple[Role, tuple[str, ...]] | None = None
+    update_columns: tuple[Role, tuple[str, ...]] | None = None
     audit: bool = False
     notify: bool = False
     row_key: str = "id"
@@ -110,7 +114,14 @@ TABLE_RIGHTS: dict[str, TableRights] = {
     # tickets: agents create and work them; handing one to someone else is for supervisors
     # (trigger below); queues are for supervisors
     "ticket": TableRights("tickets", insert=A, update=A, delete=S, audit=True, notify=True),
-    "queue": TableRights("queues", insert=S, update=S, delete=S, audit=True),
+    "queue": TableRights(
+        "queues",
+        insert=S,
+        update=S,
+        delete=S,
+        update_columns=(A, ("last_assigned_id", "version", "updated_at")),
+        audit=True,
+    ),
     # people and the database itself
     "user_account": TableRights("users", audit=True),
     "app_meta": TableRights("database settings"),
@@ -256,6 +267,7 @@ BEGIN
 END $$;
 
 -- taking a ticket or giving one's own back is for everybody; assigning to others is not
+-- (except the queue's automatic assignment of a new ticket to one of its members)
 CREATE OR REPLACE FUNCTION crm_guard_ticket_assignment() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
 DECLARE
@@ -269,6 +281,15 @@ BEGIN
         END IF;
     END IF;
     IF crm_may('crm_supervisor') THEN
+        RETURN NEW;
+    END IF;
+    -- the queue's own round-robin or least-busy choice of an unassigned ticket, among its
+    -- members, is not a person handing work to a colleague
+    IF before IS NULL AND NEW.queue_id IS NOT NULL AND NEW.assignee_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM queue q
+        JOIN queue_member m ON m.queue_id = q.id AND m.user_id = NEW.assignee_id
+        WHERE q.id = NEW.queue_id AND q.assignment_mode <> 'manual'
+    ) THEN
         RETURN NEW;
     END IF;
     me := crm_user_id();
@@ -434,6 +455,10 @@ def _grant(conn: Connection, table: str, rights: TableRights) -> None:
         if columns:
             cols = ", ".join(_ident(c) for c in columns)
             _exec(conn, f"GRANT UPDATE ({cols}) ON {name} TO {GROUPS[role]}")
+    if rights.update_columns is not None:
+        role, only = rights.update_columns
+        cols = ", ".join(_ident(c) for c in only)
+        _exec(conn, f"GRANT UPDATE ({cols}) ON {name} TO {GROUPS[role]}")
 
 
 def _function_exists(conn: Connection, name: str) -> bool:

@@ -352,3 +352,36 @@ def test_passwords_are_stored_as_scram_verifiers(team: TeamDatabase) -> None:
         )
     assert stored.startswith("SCRAM-SHA-256$")
     assert password not in stored
+
+
+def test_an_agents_ticket_in_a_round_robin_queue_goes_to_the_next_colleague(
+    team: TeamDatabase,
+) -> None:
+    """The queue's own assignment is not the agent handing work to a colleague: the server
+    lets it through (and only it), while handing over by hand stays refused."""
+    from desktop_crm.data.models import AssignmentMode
+    from desktop_crm.tickets.assignment import set_members, set_presence
+    from desktop_crm.tickets.service import QueueSetup, TicketInput, create_ticket, save_queue
+
+    agent = team.login(Role.AGENT)
+    team.login(Role.AGENT)
+    me, colleague = (team.users[login].id for login in team.logins[:2])
+    with team.owner.session() as s:
+        queue = save_queue(
+            s, QueueSetup(name="Hotline", assignment_mode=AssignmentMode.ROUND_ROBIN)
+        )
+        set_members(s, queue.id, [colleague])
+        set_presence(s, colleague, True)
+        queue_id = queue.id
+    with agent.session() as s:
+        ticket = create_ticket(s, TicketInput(subject="Rückruf", queue_id=queue_id), user_id=me)
+        assert ticket.assignee_id == colleague
+        number = ticket.number
+
+    def hand_over(s):  # type: ignore[no-untyped-def]
+        s.scalars(select(Ticket).where(Ticket.number == number)).one().assignee_id = me
+        s.flush()
+        s.scalars(select(Ticket).where(Ticket.number == number)).one().assignee_id = None
+        s.flush()
+
+    _refused(agent, hand_over, "Your role (agent) may not assign tickets to other people.")
