@@ -117,6 +117,33 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
     ),
+    "popup": Section(
+        "popup",
+        "The caller pop-up of the desktop client.",
+        (
+            Setting(
+                "corner",
+                str,
+                "bottom-right",
+                "screen corner the pop-up appears in",
+                ("bottom-right", "top-right", "bottom-left", "top-left"),
+            ),
+            Setting(
+                "auto_close_seconds",
+                int,
+                10,
+                "seconds after a missed (or elsewhere answered) call until its card closes by "
+                "itself, unless the agent is typing a note into it; 0: never",
+            ),
+            Setting("always_on_top", bool, True, "keep the pop-up above other windows"),
+            Setting(
+                "max_cards",
+                int,
+                3,
+                "calls shown at once; further calls are counted, not stacked (1 to 6)",
+            ),
+        ),
+    ),
     "dialing": Section(
         "dialing",
         "How incoming caller numbers are read: home country and area, the PBX's habits.",

@@ -33,6 +33,8 @@ _DIRECTIONS = {
 _OUTCOMES = {
     "answered": QT_TRANSLATE_NOOP("Labels", "answered"),
     "missed": QT_TRANSLATE_NOOP("Labels", "missed"),
+    "answered_elsewhere": QT_TRANSLATE_NOOP("Labels", "answered elsewhere"),
+    "ringing": QT_TRANSLATE_NOOP("Labels", "ringing"),
     "not_reached": QT_TRANSLATE_NOOP("Labels", "not reached"),
     "busy": QT_TRANSLATE_NOOP("Labels", "busy"),
     "rejected": QT_TRANSLATE_NOOP("Labels", "rejected"),

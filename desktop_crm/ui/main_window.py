@@ -22,15 +22,26 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from desktop_crm.data import history as history_service
+from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
+from desktop_crm.data.history import InteractionInput
+from desktop_crm.data.models import Direction, InteractionKind
+from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
+from desktop_crm.settings import Settings
 
+from .call_dialogs import FindContactDialog, NewTicketDialog, SimulateCallDialog
+from .calls import CallCentre
+from .contact_form import ContactDialog, OrganizationDialog
 from .contact_view import ContactView
 from .errors import describe_error
 from .models import ContactTableModel
+from .popup import CallerPopup, CallInfo, popup_options
 from .reader import SEARCH_LIMIT, CrmReader, SearchResult
 from .tasks import Progress, Task, TaskContext, TaskRunner
+from .tray import CallTray
 
 if TYPE_CHECKING:
     from desktop_crm.data.demo import DemoSummary
@@ -70,12 +81,25 @@ class MainWindow(QMainWindow):
     SEARCH_DELAY_MS = 150
 
     def __init__(
-        self, db: Database, parent: QWidget | None = None, *, rules: DialingRules | None = None
+        self,
+        db: Database,
+        parent: QWidget | None = None,
+        *,
+        rules: DialingRules | None = None,
+        settings: Settings | None = None,
     ) -> None:
         super().__init__(parent)
         self.db = db
-        self.reader = CrmReader(db, rules)
+        self.settings = settings
+        self.rules = rules or DialingRules()
+        self.reader = CrmReader(db, self.rules)
         self.tasks = TaskRunner(self)
+        self._shut_down = False
+        self.record_dialog: ContactDialog | OrganizationDialog | None = None
+        # telephony: the listener (started by start_telephony), the pop-up (made once, now)
+        self.calls = CallCentre(db, self.rules, self.tasks, self)
+        self.popup = CallerPopup(self.calls, **popup_options(settings))
+        self.tray = CallTray(self)
         self.total_contacts = 0
         self.demo_task: Task[DemoSummary] | None = None
         self.progress_dialog: QProgressDialog | None = None
@@ -144,6 +168,8 @@ class MainWindow(QMainWindow):
 
         # --- right: detail ---------------------------------------------------------------
         self.contact_view = ContactView()
+        self.contact_view.note_requested.connect(self.save_note)
+        self.contact_view.edit_requested.connect(self.edit_contact)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -160,7 +186,12 @@ class MainWindow(QMainWindow):
         self.count_label.setObjectName("contactCount")
         self.statusBar().addPermanentWidget(self.count_label)
 
+        self.telephony_label = QLabel()
+        self.telephony_label.setObjectName("telephonyStatus")
+        self.statusBar().addPermanentWidget(self.telephony_label)
+
         self._build_menus()
+        self._connect_telephony()
         self.resize(1200, 750)
         self.reload()
 
@@ -188,6 +219,44 @@ class MainWindow(QMainWindow):
         self.find_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.find_action.triggered.connect(self.focus_search)
         edit_menu.addAction(self.find_action)
+        edit_menu.addSeparator()
+        self.new_contact_action = QAction(self.tr("&New contact…"), self)
+        self.new_contact_action.setObjectName("newContactAction")
+        self.new_contact_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_contact_action.triggered.connect(self.new_contact)
+        edit_menu.addAction(self.new_contact_action)
+        self.new_organization_action = QAction(self.tr("New &organization…"), self)
+        self.new_organization_action.triggered.connect(self.new_organization)
+        edit_menu.addAction(self.new_organization_action)
+        self.edit_contact_action = QAction(self.tr("&Edit contact…"), self)
+        self.edit_contact_action.setShortcut(QKeySequence("Ctrl+E"))
+        self.edit_contact_action.triggered.connect(self.edit_current_contact)
+        edit_menu.addAction(self.edit_contact_action)
+        self.delete_contact_action = QAction(self.tr("&Delete contact…"), self)
+        self.delete_contact_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.delete_contact_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.delete_contact_action.triggered.connect(self.delete_current_contact)
+        self.contact_table.addAction(self.delete_contact_action)
+        edit_menu.addAction(self.delete_contact_action)
+        self.note_action = QAction(self.tr("Add &note…"), self)
+        self.note_action.setObjectName("noteAction")
+        self.note_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.note_action.triggered.connect(self.add_note)
+        edit_menu.addAction(self.note_action)
+
+        calls_menu = self.menuBar().addMenu(self.tr("&Calls"))
+        self.simulate_action = QAction(self.tr("&Simulate incoming call…"), self)
+        self.simulate_action.setObjectName("simulateAction")
+        self.simulate_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.simulate_action.triggered.connect(self.simulate_call)
+        calls_menu.addAction(self.simulate_action)
+        self.demo_calls_action = QAction(self.tr("Play the &demo calls"), self)
+        self.demo_calls_action.triggered.connect(self.play_demo_calls)
+        calls_menu.addAction(self.demo_calls_action)
+        calls_menu.addSeparator()
+        self.dismiss_action = QAction(self.tr("&Close all call pop-ups"), self)
+        self.dismiss_action.triggered.connect(self.popup.dismiss_all)
+        calls_menu.addAction(self.dismiss_action)
 
         help_menu = self.menuBar().addMenu(self.tr("&Help"))
         self.about_action = QAction(self.tr("&About desktop_crm"), self)
@@ -422,12 +491,288 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text.replace("\n\n", " "))
         box.open()
 
+    # --- telephony -------------------------------------------------------------------------
+
+    def _connect_telephony(self) -> None:
+        self.calls.status_changed.connect(self.tray.set_status)
+        self.popup.missed_call.connect(lambda _update: self.tray.add_missed())
+        self.tray.changed.connect(self._telephony_changed)
+        self.tray.show_window.connect(self.bring_to_front)
+        self.tray.simulate_call.connect(self.simulate_call)
+        self.tray.show_missed.connect(self._show_missed)
+        self.tray.quit_requested.connect(self.close)
+        self.popup.open_record.connect(self.open_record)
+        self.popup.new_ticket.connect(self.new_ticket_for_call)
+        self.popup.create_contact.connect(self.create_contact_with_number)
+        self.popup.add_number.connect(self.add_number_to_contact)
+        self._telephony_changed()
+
+    def start_telephony(self, settings: Settings | None = None) -> None:
+        """Listen for calls on the sources the settings name (none: only simulated calls)."""
+        settings = settings or self.settings
+        sip = settings.entries("sip") if settings is not None else []
+        simulators = settings.entries("simulator") if settings is not None else []
+        self.calls.start(sip, simulators)
+        self.tray.start()
+
+    def _telephony_changed(self) -> None:
+        text = self.tray.summary()
+        if self.tray.missed:
+            text += " · " + self.tr("%n missed call(s)", "", self.tray.missed)
+        self.telephony_label.setText(text)
+        self.telephony_label.setToolTip(self.tray.tooltip())
+
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _show_missed(self) -> None:
+        self.bring_to_front()
+        self.tray.clear_missed()
+
+    def simulate_call(self) -> SimulateCallDialog:
+        """The "Simulate incoming call" dialog (window-modal, does not block)."""
+        dialog = SimulateCallDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def accepted() -> None:
+            if not self.calls.running:
+                self.calls.start()
+            if dialog.play_demo:
+                self.calls.play_demo()
+            else:
+                self.calls.simulate([dialog.scripted_call()])
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
+
+    def play_demo_calls(self) -> None:
+        if not self.calls.running:
+            self.calls.start()
+        self.calls.play_demo()
+
+    def open_record(self, kind: str, record_id: int) -> None:
+        """The pop-up's "Open record": the contact in the detail pane, the window in front."""
+        self.bring_to_front()
+        if kind == "contact":
+            row = self.contact_model.row_of(record_id)
+            if row is not None:
+                self.contact_table.selectRow(row)
+                self.contact_table.scrollTo(self.contact_model.index(row, 0))
+            else:
+                self.contact_table.clearSelection()
+                self._show_contact(record_id)
+        else:
+            self.show_organization_contacts(record_id)
+
+    def show_organization_contacts(self, organization_id: int) -> None:
+        """List the organization's people (its customer number or name in the search)."""
+        try:
+            with self.db.session() as session:
+                org = records.get_organization(session, organization_id)
+                text = org.customer_number or org.name
+        except _LOAD_ERRORS as exc:
+            self._load_error(exc, "opening an organization failed")
+            return
+        self.search_box.setText(text)
+        self.run_search()
+
+    def new_ticket_for_call(self, info: CallInfo) -> NewTicketDialog:
+        match = info.chosen
+        who = match.record.name if match is not None else info.number_display
+        dialog = NewTicketDialog(who, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        contact_id = match.contact_id if match is not None else None
+        organization_id = (
+            match.record.id
+            if match is not None and match.record.kind is RecordKind.ORGANIZATION
+            else None
+        )
+
+        def accepted() -> None:
+            subject = dialog.subject_edit.text()
+            description = dialog.description_edit.toPlainText()
+            db = self.db
+
+            def work(_context: TaskContext) -> str:
+                with db.session() as session:
+                    ticket = records.create_ticket(
+                        session,
+                        subject,
+                        description=description,
+                        contact_id=contact_id,
+                        organization_id=organization_id,
+                    )
+                    return ticket.number
+
+            self.tasks.run(
+                work,
+                on_done=lambda number: self.statusBar().showMessage(
+                    self.tr("Ticket {number} created.").format(number=number), 10_000
+                ),
+                on_error=self._write_failed,
+                name="new-ticket",
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
+
+    def create_contact_with_number(self, number: str) -> ContactDialog:
+        """The pop-up's "Create contact": the form with the caller's number filled in."""
+        dialog = self.new_contact()
+        dialog.prefill_phone(number)
+        return dialog
+
+    def add_number_to_contact(self, number: str) -> FindContactDialog:
+        dialog = FindContactDialog(
+            self.tasks,
+            self.reader.search,
+            self.reader.contact_rows,
+            self.tr("Add {number} to which contact?").format(number=number),
+            self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def accepted() -> None:
+            contact_id = dialog.contact_id()
+            if contact_id is None:
+                return
+            db, region = self.db, self.rules.country
+
+            def work(_context: TaskContext) -> int:
+                with db.session() as session:
+                    return records.add_phone_to_contact(
+                        session, contact_id, number, home_region=region
+                    ).id
+
+            def done(saved_id: int) -> None:
+                self.statusBar().showMessage(
+                    self.tr("{number} added to the contact.").format(number=number), 10_000
+                )
+                self.reload()
+
+            self.tasks.run(work, on_done=done, on_error=self._write_failed, name="add-number")
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
+
+    # --- editing ---------------------------------------------------------------------------
+
+    def _record_dialog(self, dialog: ContactDialog | OrganizationDialog) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self._record_saved)
+        dialog.deleted.connect(self._record_deleted)
+        dialog.open_record.connect(self.open_record)
+        self.record_dialog = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "record_dialog", None))
+        dialog.open()
+
+    def new_contact(self) -> ContactDialog:
+        dialog = ContactDialog(self.db, self.tasks, home_region=self.rules.country, parent=self)
+        self._record_dialog(dialog)
+        return dialog
+
+    def new_organization(self) -> OrganizationDialog:
+        dialog = OrganizationDialog(
+            self.db, self.tasks, home_region=self.rules.country, parent=self
+        )
+        self._record_dialog(dialog)
+        return dialog
+
+    def edit_contact(self, contact_id: int) -> ContactDialog:
+        dialog = ContactDialog(
+            self.db, self.tasks, home_region=self.rules.country, contact_id=contact_id, parent=self
+        )
+        self._record_dialog(dialog)
+        return dialog
+
+    def edit_current_contact(self) -> ContactDialog | None:
+        if self._shown_id is None:
+            return None
+        return self.edit_contact(self._shown_id)
+
+    def delete_current_contact(self) -> ContactDialog | None:
+        """Delete asks first and says what goes with the contact (in the edit dialog's flow)."""
+        dialog = self.edit_current_contact()
+        if dialog is not None:
+            # once loaded, go straight to the confirmation
+            def ask() -> None:
+                if dialog.version is not None:
+                    dialog.ask_delete()
+
+            dialog.loaded.connect(ask)
+        return dialog
+
+    def _record_saved(self, kind: str, record_id: int) -> None:
+        self.statusBar().showMessage(self.tr("Saved."), 5000)
+        self.reload()
+        if kind == "contact":
+            self.open_record(kind, record_id)
+
+    def _record_deleted(self, _kind: str, _record_id: int) -> None:
+        self.statusBar().showMessage(self.tr("Deleted."), 5000)
+        self._shown_id = None
+        self.reload()
+
+    def add_note(self) -> None:
+        """Ctrl+Shift+N: a note on the contact shown (the detail pane's note field)."""
+        if self._shown_id is None:
+            self.statusBar().showMessage(self.tr("Select a contact first."), 5000)
+            return
+        self.contact_view.start_note()
+
+    def save_note(self, contact_id: int, text: str, kind: InteractionKind) -> None:
+        db = self.db
+
+        def work(_context: TaskContext) -> int:
+            with db.session() as session:
+                entry, _created = history_service.log_interaction(
+                    session,
+                    InteractionInput(
+                        kind=kind,
+                        contact_id=contact_id,
+                        direction=Direction.OUTBOUND
+                        if kind is InteractionKind.CALL
+                        else Direction.NONE,
+                        outcome="answered" if kind is InteractionKind.CALL else "",
+                        body=text,
+                    ),
+                )
+                return entry.id
+
+        def done(_entry_id: int) -> None:
+            self.contact_view.note_saved()
+            if self._shown_id == contact_id:
+                self._show_contact(contact_id)
+
+        self.tasks.run(work, on_done=done, on_error=self._write_failed, name="note")
+
+    def _write_failed(self, exc: BaseException) -> None:
+        log.warning("saving failed: %s", exc)
+        self._show_message(
+            QMessageBox.Icon.Warning,
+            self.tr("Not saved.") + "\n\n" + describe_error(exc),
+        )
+
     # --- shutdown --------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop background work; safe to call more than once."""
+        """Stop the listener and background work; safe to call more than once."""
         self.search_timer.stop()
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.calls.stop()
+        self.tray.stop()
+        self.popup.close_timer.stop()
+        self.popup.hide()
         self.tasks.shutdown()
+        self.popup.deleteLater()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

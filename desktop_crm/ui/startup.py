@@ -68,8 +68,9 @@ def open_main_window(
 ) -> MainWindow:
     """Install the language, show the main window, and offer demo data once it is up."""
     install_translators(app, settings.get("ui.language"))
-    window = MainWindow(db, rules=DialingRules.from_settings(settings))
+    window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
     window.show()
+    window.start_telephony()
     QTimer.singleShot(
         0,
         window,

@@ -9,6 +9,329 @@
     </message>
 </context>
 <context>
+    <name>CallCard</name>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Several records fit. Who is calling?</source>
+        <translation>Mehrere Datensätze passen. Wer ruft an?</translation>
+    </message>
+    <message>
+        <source>Open record</source>
+        <translation>Datensatz öffnen</translation>
+    </message>
+    <message>
+        <source>New ticket…</source>
+        <translation>Neues Ticket …</translation>
+    </message>
+    <message>
+        <source>Create contact</source>
+        <translation>Kontakt anlegen</translation>
+    </message>
+    <message>
+        <source>Add to existing…</source>
+        <translation>Zu vorhandenem …</translation>
+    </message>
+    <message>
+        <source>Take a note… (Ctrl+Enter saves it into this call&apos;s history entry)</source>
+        <translation>Notiz … (Strg+Eingabe speichert sie im Verlaufseintrag dieses Anrufs)</translation>
+    </message>
+    <message>
+        <source>Save note</source>
+        <translation>Notiz speichern</translation>
+    </message>
+    <message>
+        <source>line {line}</source>
+        <translation>Leitung {line}</translation>
+    </message>
+    <message>
+        <source>Number withheld</source>
+        <translation>Rufnummer unterdrückt</translation>
+    </message>
+    <message>
+        <source>The caller did not send a number.</source>
+        <translation>Der Anrufer hat keine Nummer übermittelt.</translation>
+    </message>
+    <message>
+        <source>Unknown caller</source>
+        <translation>Unbekannter Anrufer</translation>
+    </message>
+    <message>
+        <source>The database could not be asked who is calling.</source>
+        <translation>Die Datenbank konnte nicht gefragt werden, wer anruft.</translation>
+    </message>
+    <message>
+        <source>This number is not in the CRM yet.</source>
+        <translation>Diese Nummer ist noch nicht im CRM.</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Caller ID name: {name}</source>
+        <translation>Übermittelter Name: {name}</translation>
+    </message>
+    <message>
+        <source>no entries yet</source>
+        <translation>noch keine Einträge</translation>
+    </message>
+    <message>
+        <source>Last contacts</source>
+        <translation>Letzte Kontakte</translation>
+    </message>
+    <message>
+        <source>Open tickets ({count})</source>
+        <translation>Offene Tickets ({count})</translation>
+    </message>
+    <message>
+        <source>Note saved to the call&apos;s history entry.</source>
+        <translation>Notiz im Verlaufseintrag des Anrufs gespeichert.</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Wird gespeichert …</translation>
+    </message>
+</context>
+<context>
+    <name>CallTray</name>
+    <message>
+        <source>Show desktop_crm</source>
+        <translation>desktop_crm anzeigen</translation>
+    </message>
+    <message>
+        <source>Simulate incoming call…</source>
+        <translation>Eingehenden Anruf simulieren …</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Telephony: no source configured (simulate a call from the Calls menu)</source>
+        <translation>Telefonie: keine Quelle eingerichtet (Anruf simulieren im Menü Anrufe)</translation>
+    </message>
+    <message>
+        <source>Telephony: {states}</source>
+        <translation>Telefonie: {states}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n missed call(s)</source>
+        <translation>
+            <numerusform>%n verpasster Anruf</numerusform>
+            <numerusform>%n verpasste Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Missed calls: {count}</source>
+        <translation>Verpasste Anrufe: {count}</translation>
+    </message>
+</context>
+<context>
+    <name>CallerPopup</name>
+    <message>
+        <source>Outgoing call</source>
+        <translation>Ausgehender Anruf</translation>
+    </message>
+    <message>
+        <source>Incoming call</source>
+        <translation>Eingehender Anruf</translation>
+    </message>
+    <message>
+        <source>Answered</source>
+        <translation>Angenommen</translation>
+    </message>
+    <message>
+        <source>Answered elsewhere</source>
+        <translation>Anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>Missed call</source>
+        <translation>Verpasster Anruf</translation>
+    </message>
+    <message>
+        <source>Call ended</source>
+        <translation>Anruf beendet</translation>
+    </message>
+    <message>
+        <source>matched exactly</source>
+        <translation>genauer Treffer</translation>
+    </message>
+    <message>
+        <source>switchboard, extension {extension}</source>
+        <translation>Zentrale, Durchwahl {extension}</translation>
+    </message>
+    <message>
+        <source>switchboard</source>
+        <translation>Zentrale</translation>
+    </message>
+    <message>
+        <source>only the last digits match</source>
+        <translation>nur die letzten Ziffern stimmen überein</translation>
+    </message>
+    <message>
+        <source>colleague</source>
+        <translation>Kollege/Kollegin</translation>
+    </message>
+    <message>
+        <source>matched by address</source>
+        <translation>über die Adresse erkannt</translation>
+    </message>
+    <message numerus="yes">
+        <source>+ %n more call(s)</source>
+        <translation>
+            <numerusform>+ %n weiterer Anruf</numerusform>
+            <numerusform>+ %n weitere Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Not saved: {reason}</source>
+        <translation>Nicht gespeichert: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>ConflictDialog</name>
+    <message>
+        <source>Changed by someone else</source>
+        <translation>Von jemand anderem geändert</translation>
+    </message>
+    <message>
+        <source>While you were editing, someone else saved this record (now version {current}; you started from version {mine}). Nothing has been overwritten. Differences are marked.</source>
+        <translation>Während Sie bearbeitet haben, hat jemand anderes diesen Datensatz gespeichert (jetzt Version {current}; Sie haben mit Version {mine} begonnen). Nichts wurde überschrieben. Unterschiede sind markiert.</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Feld</translation>
+    </message>
+    <message>
+        <source>Saved by the other person</source>
+        <translation>Von der anderen Person gespeichert</translation>
+    </message>
+    <message>
+        <source>Yours</source>
+        <translation>Ihre Fassung</translation>
+    </message>
+    <message>
+        <source>Save mine anyway</source>
+        <translation>Meine trotzdem speichern</translation>
+    </message>
+    <message>
+        <source>Discard mine, show theirs</source>
+        <translation>Meine verwerfen, andere anzeigen</translation>
+    </message>
+    <message>
+        <source>Keep editing</source>
+        <translation>Weiter bearbeiten</translation>
+    </message>
+</context>
+<context>
+    <name>ContactDialog</name>
+    <message>
+        <source>New contact</source>
+        <translation>Neuer Kontakt</translation>
+    </message>
+    <message>
+        <source>Contact</source>
+        <translation>Kontakt</translation>
+    </message>
+    <message>
+        <source>Salutation</source>
+        <translation>Anrede</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <source>First name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Type to search organizations</source>
+        <translation>Tippen, um Organisationen zu suchen</translation>
+    </message>
+    <message>
+        <source>Organization:</source>
+        <translation>Organisation:</translation>
+    </message>
+    <message>
+        <source>Position:</source>
+        <translation>Position:</translation>
+    </message>
+    <message>
+        <source>Phone:</source>
+        <translation>Telefon:</translation>
+    </message>
+    <message>
+        <source>Add number</source>
+        <translation>Nummer hinzufügen</translation>
+    </message>
+    <message>
+        <source>E-mail:</source>
+        <translation>E-Mail:</translation>
+    </message>
+    <message>
+        <source>Add address</source>
+        <translation>Adresse hinzufügen</translation>
+    </message>
+    <message>
+        <source>Street:</source>
+        <translation>Straße:</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country (DE)</source>
+        <translation>Land (DE)</translation>
+    </message>
+    <message>
+        <source>Place:</source>
+        <translation>Ort:</translation>
+    </message>
+    <message>
+        <source>comma-separated, e.g. VIP, Wartungsvertrag</source>
+        <translation>durch Kommas getrennt, z. B. VIP, Wartungsvertrag</translation>
+    </message>
+    <message>
+        <source>Tags:</source>
+        <translation>Schlagwörter:</translation>
+    </message>
+    <message>
+        <source>Notes:</source>
+        <translation>Notizen:</translation>
+    </message>
+    <message>
+        <source>Choose the organization from the list (type its first letters).</source>
+        <translation>Wählen Sie die Organisation aus der Liste (die ersten Buchstaben tippen).</translation>
+    </message>
+    <message>
+        <source>Delete the contact {name}?</source>
+        <translation>Den Kontakt {name} löschen?</translation>
+    </message>
+    <message>
+        <source>Deleted with it: {phones} phone number(s) and {emails} e-mail address(es).
+Kept: {entries} history entries (they stay with the organization) and {tickets} ticket(s).</source>
+        <translation>Mitgelöscht werden: {phones} Telefonnummer(n) und {emails} E-Mail-Adresse(n).
+Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation) und {tickets} Ticket(s).</translation>
+    </message>
+</context>
+<context>
     <name>ContactTableModel</name>
     <message>
         <source>Name</source>
@@ -35,7 +358,28 @@
     <name>ContactView</name>
     <message>
         <source>Select a contact to see its details and history.</source>
+        <extracomment>contact id, the text, the kind (a note or a logged call)</extracomment>
         <translation>Wählen Sie einen Kontakt, um Stammdaten und Verlauf zu sehen.</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>Bearbeiten …</translation>
+    </message>
+    <message>
+        <source>All entries</source>
+        <translation>Alle Einträge</translation>
+    </message>
+    <message>
+        <source>Write a note or what the call was about…</source>
+        <translation>Notiz oder worum es im Anruf ging …</translation>
+    </message>
+    <message>
+        <source>Add note</source>
+        <translation>Notiz hinzufügen</translation>
+    </message>
+    <message>
+        <source>Log call</source>
+        <translation>Anruf erfassen</translation>
     </message>
     <message>
         <source>Select an entry to read it here.</source>
@@ -117,6 +461,13 @@
     </message>
 </context>
 <context>
+    <name>FindContactDialog</name>
+    <message>
+        <source>Name, number or e-mail</source>
+        <translation>Name, Nummer oder E-Mail</translation>
+    </message>
+</context>
+<context>
     <name>HistoryModel</name>
     <message>
         <source>Type</source>
@@ -180,6 +531,14 @@
     <message>
         <source>missed</source>
         <translation>verpasst</translation>
+    </message>
+    <message>
+        <source>answered elsewhere</source>
+        <translation>anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>ringing</source>
+        <translation>klingelt</translation>
     </message>
     <message>
         <source>not reached</source>
@@ -285,6 +644,42 @@
         <translation>Kontakt &amp;suchen</translation>
     </message>
     <message>
+        <source>&amp;New contact…</source>
+        <translation>&amp;Neuer Kontakt …</translation>
+    </message>
+    <message>
+        <source>New &amp;organization…</source>
+        <translation>Neue &amp;Organisation …</translation>
+    </message>
+    <message>
+        <source>&amp;Edit contact…</source>
+        <translation>Kontakt &amp;bearbeiten …</translation>
+    </message>
+    <message>
+        <source>&amp;Delete contact…</source>
+        <translation>Kontakt &amp;löschen …</translation>
+    </message>
+    <message>
+        <source>Add &amp;note…</source>
+        <translation>&amp;Notiz hinzufügen …</translation>
+    </message>
+    <message>
+        <source>&amp;Calls</source>
+        <translation>&amp;Anrufe</translation>
+    </message>
+    <message>
+        <source>&amp;Simulate incoming call…</source>
+        <translation>Eingehenden Anruf &amp;simulieren …</translation>
+    </message>
+    <message>
+        <source>Play the &amp;demo calls</source>
+        <translation>&amp;Demo-Anrufe abspielen</translation>
+    </message>
+    <message>
+        <source>&amp;Close all call pop-ups</source>
+        <translation>Alle Anruf-Pop-ups &amp;schließen</translation>
+    </message>
+    <message>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
@@ -351,6 +746,395 @@ Datenbank: {url}</translation>
     <message>
         <source>The demo data could not be loaded.</source>
         <translation>Die Demodaten konnten nicht geladen werden.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n missed call(s)</source>
+        <translation>
+            <numerusform>%n verpasster Anruf</numerusform>
+            <numerusform>%n verpasste Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Ticket {number} created.</source>
+        <translation>Ticket {number} angelegt.</translation>
+    </message>
+    <message>
+        <source>Add {number} to which contact?</source>
+        <translation>{number} zu welchem Kontakt hinzufügen?</translation>
+    </message>
+    <message>
+        <source>{number} added to the contact.</source>
+        <translation>{number} wurde dem Kontakt hinzugefügt.</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Gespeichert.</translation>
+    </message>
+    <message>
+        <source>Deleted.</source>
+        <translation>Gelöscht.</translation>
+    </message>
+    <message>
+        <source>Select a contact first.</source>
+        <translation>Wählen Sie zuerst einen Kontakt.</translation>
+    </message>
+    <message>
+        <source>Not saved.</source>
+        <translation>Nicht gespeichert.</translation>
+    </message>
+</context>
+<context>
+    <name>NewTicketDialog</name>
+    <message>
+        <source>New ticket</source>
+        <translation>Neues Ticket</translation>
+    </message>
+    <message>
+        <source>For: {who}</source>
+        <translation>Für: {who}</translation>
+    </message>
+    <message>
+        <source>Subject:</source>
+        <translation>Betreff:</translation>
+    </message>
+    <message>
+        <source>Description:</source>
+        <translation>Beschreibung:</translation>
+    </message>
+    <message>
+        <source>Create ticket</source>
+        <translation>Ticket anlegen</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationDialog</name>
+    <message>
+        <source>New organization</source>
+        <translation>Neue Organisation</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Customer no.:</source>
+        <translation>Kundennr.:</translation>
+    </message>
+    <message>
+        <source>Phone:</source>
+        <translation>Telefon:</translation>
+    </message>
+    <message>
+        <source>Add number</source>
+        <translation>Nummer hinzufügen</translation>
+    </message>
+    <message>
+        <source>E-mail:</source>
+        <translation>E-Mail:</translation>
+    </message>
+    <message>
+        <source>Add address</source>
+        <translation>Adresse hinzufügen</translation>
+    </message>
+    <message>
+        <source>comma-separated, e.g. mueller-anlagenbau.de</source>
+        <translation>durch Kommas getrennt, z. B. mueller-anlagenbau.de</translation>
+    </message>
+    <message>
+        <source>Mail domains:</source>
+        <translation>Mail-Domains:</translation>
+    </message>
+    <message>
+        <source>Street:</source>
+        <translation>Straße:</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country (DE)</source>
+        <translation>Land (DE)</translation>
+    </message>
+    <message>
+        <source>Place:</source>
+        <translation>Ort:</translation>
+    </message>
+    <message>
+        <source>Tags:</source>
+        <translation>Schlagwörter:</translation>
+    </message>
+    <message>
+        <source>Notes:</source>
+        <translation>Notizen:</translation>
+    </message>
+    <message>
+        <source>Delete the organization {name}?</source>
+        <translation>Die Organisation {name} löschen?</translation>
+    </message>
+    <message>
+        <source>Its phone numbers, e-mail addresses and mail domains are deleted with it. Its {count} contact(s) stay, without an organization; the history stays too.</source>
+        <translation>Ihre Telefonnummern, E-Mail-Adressen und Mail-Domains werden mitgelöscht. Ihre {count} Kontakt(e) bleiben, ohne Organisation; der Verlauf bleibt ebenfalls.</translation>
+    </message>
+</context>
+<context>
+    <name>RecordForm</name>
+    <message>
+        <source>e.g. 089 2020447-25</source>
+        <translation>z. B. 089 2020447-25</translation>
+    </message>
+    <message>
+        <source>Remove this number</source>
+        <translation>Diese Nummer entfernen</translation>
+    </message>
+    <message>
+        <source>Read like this, but no such number is known to exist.</source>
+        <translation>So gelesen, aber eine solche Nummer ist nicht bekannt.</translation>
+    </message>
+    <message>
+        <source>not a phone number</source>
+        <translation>keine Telefonnummer</translation>
+    </message>
+    <message>
+        <source>Stored as typed; caller identification cannot use it.</source>
+        <translation>Wird wie eingegeben gespeichert; die Anruferkennung kann sie nicht nutzen.</translation>
+    </message>
+    <message>
+        <source>name@example.de</source>
+        <translation>name@beispiel.de</translation>
+    </message>
+    <message>
+        <source>Remove this address</source>
+        <translation>Diese Adresse entfernen</translation>
+    </message>
+    <message>
+        <source>not an e-mail address</source>
+        <translation>keine E-Mail-Adresse</translation>
+    </message>
+    <message>
+        <source>Salutation</source>
+        <translation>Anrede</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <source>First name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Position</source>
+        <translation>Position</translation>
+    </message>
+    <message>
+        <source>Street</source>
+        <translation>Straße</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country</source>
+        <translation>Land</translation>
+    </message>
+    <message>
+        <source>Phone numbers</source>
+        <translation>Telefonnummern</translation>
+    </message>
+    <message>
+        <source>E-mail addresses</source>
+        <translation>E-Mail-Adressen</translation>
+    </message>
+    <message>
+        <source>Mail domains</source>
+        <translation>Mail-Domains</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>Schlagwörter</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notizen</translation>
+    </message>
+    <message>
+        <source>same name</source>
+        <translation>gleicher Name</translation>
+    </message>
+    <message>
+        <source>same number</source>
+        <translation>gleiche Nummer</translation>
+    </message>
+    <message>
+        <source>same e-mail address</source>
+        <translation>gleiche E-Mail-Adresse</translation>
+    </message>
+    <message>
+        <source>same address</source>
+        <translation>gleiche Anschrift</translation>
+    </message>
+    <message>
+        <source>same customer number</source>
+        <translation>gleiche Kundennummer</translation>
+    </message>
+</context>
+<context>
+    <name>SimulateCallDialog</name>
+    <message>
+        <source>Simulate incoming call</source>
+        <translation>Eingehenden Anruf simulieren</translation>
+    </message>
+    <message>
+        <source>The call goes through the same listener, caller identification and pop-up as a call from the phone system, and is logged in the history.</source>
+        <translation>Der Anruf durchläuft denselben Listener, dieselbe Anruferkennung und dasselbe Pop-up wie ein Anruf der Telefonanlage und wird im Verlauf protokolliert.</translation>
+    </message>
+    <message>
+        <source>empty: number withheld</source>
+        <translation>leer: Rufnummer unterdrückt</translation>
+    </message>
+    <message>
+        <source>Caller&apos;s number:</source>
+        <translation>Nummer des Anrufers:</translation>
+    </message>
+    <message>
+        <source>as the phone system sends it (optional)</source>
+        <translation>wie die Telefonanlage ihn sendet (optional)</translation>
+    </message>
+    <message>
+        <source>Caller ID name:</source>
+        <translation>Übermittelter Name:</translation>
+    </message>
+    <message>
+        <source>answered</source>
+        <translation>angenommen</translation>
+    </message>
+    <message>
+        <source>missed</source>
+        <translation>verpasst</translation>
+    </message>
+    <message>
+        <source>answered elsewhere</source>
+        <translation>anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>Outcome:</source>
+        <translation>Ausgang:</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <source>Rings for:</source>
+        <translation>Klingelt:</translation>
+    </message>
+    <message>
+        <source>Ring</source>
+        <translation>Klingeln lassen</translation>
+    </message>
+    <message>
+        <source>Play demo scenario</source>
+        <translation>Demo-Szenario abspielen</translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <source>starting</source>
+        <translation>startet</translation>
+    </message>
+    <message>
+        <source>listening</source>
+        <translation>empfangsbereit</translation>
+    </message>
+    <message>
+        <source>registering</source>
+        <translation>meldet sich an</translation>
+    </message>
+    <message>
+        <source>registered</source>
+        <translation>angemeldet</translation>
+    </message>
+    <message>
+        <source>not working</source>
+        <translation>gestört</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>wrong password</source>
+        <translation>falsches Passwort</translation>
+    </message>
+    <message>
+        <source>unreachable</source>
+        <translation>nicht erreichbar</translation>
+    </message>
+    <message>
+        <source>rejected by the server</source>
+        <translation>vom Server abgewiesen</translation>
+    </message>
+    <message>
+        <source>no password in the keyring</source>
+        <translation>kein Passwort im Schlüsselbund</translation>
+    </message>
+    <message>
+        <source>not available on this computer</source>
+        <translation>auf diesem Computer nicht verfügbar</translation>
+    </message>
+    <message>
+        <source>next attempt in {seconds} s</source>
+        <translation>nächster Versuch in {seconds} s</translation>
+    </message>
+</context>
+<context>
+    <name>_RecordDialog</name>
+    <message>
+        <source>Delete…</source>
+        <translation>Löschen …</translation>
+    </message>
+    <message>
+        <source>Correct the e-mail address first.</source>
+        <translation>Bitte zuerst die E-Mail-Adresse korrigieren.</translation>
+    </message>
+    <message>
+        <source>Possibly already in the CRM: {links}</source>
+        <translation>Möglicherweise schon im CRM: {links}</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Löschen</translation>
     </message>
 </context>
 </TS>

@@ -123,8 +123,12 @@ def test_selecting_a_contact_shows_its_history_newest_first(
     assert view.name_label.text() == "Anna Schäfer"
     assert view.subtitle_label.text() == "Einkauf · Müller Anlagenbau GmbH"
     values = [label.text() for label in view.findChildren(type(view.name_label), "fieldValue")]
-    assert "089/2020447-25" in values
-    assert "anna.schaefer@mueller-anlagenbau.de" in values
+    # numbers are tel: links, addresses mailto: links; the text is what was typed
+    assert '<a href="tel:+49892020447">089/2020447-25</a>' in values
+    assert (
+        '<a href="mailto:anna.schaefer@mueller-anlagenbau.de">'
+        "anna.schaefer@mueller-anlagenbau.de</a>" in values
+    )
 
     model = view.history_model
     subjects = [model.data(model.index(r, HistoryModel.SUBJECT)) for r in range(model.rowCount())]
