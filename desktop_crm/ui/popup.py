@@ -51,7 +51,7 @@ from .errors import describe_error
 log = logging.getLogger(__name__)
 
 CORNERS = ("bottom-right", "top-right", "bottom-left", "top-left")
-CARD_WIDTH = 380
+CARD_WIDTH = 420
 MAX_TRACKED = 1000  # calls followed at once; in a flood beyond that the oldest are dropped
 PICK_ROWS = 4
 
@@ -234,7 +234,7 @@ class CallCard(QFrame):
         self.history_label = QLabel()
         self.history_label.setObjectName("callerHistory")
         self.history_label.setTextFormat(Qt.TextFormat.RichText)
-        self.history_label.setWordWrap(True)
+        self.history_label.setWordWrap(False)  # lines are elided to the card's width
         layout.addWidget(self.history_label)
 
         self.tickets_label = QLabel()
@@ -405,35 +405,31 @@ class CallCard(QFrame):
         self.important_label.setVisible(bool(parts))
 
     def _fill_history(self, card: CallerCard | None) -> None:
+        """One line per entry (date, kind and outcome, subject), elided to the card's width."""
         if card is None:
             self.history_label.setVisible(False)
             return
+        heading = html.escape(self.tr("Last contacts"))
         if not card.history:
-            self.history_label.setText(
-                f"<b>{html.escape(self.tr('History'))}</b>: "
-                + html.escape(self.tr("no entries yet"))
-            )
+            empty = html.escape(self.tr("no entries yet"))
+            self.history_label.setText(f"<b>{heading}</b>: {empty}")
             self.history_label.setVisible(True)
             return
-        rows = []
+        metrics = self.history_label.fontMetrics()
+        width = CARD_WIDTH - 40
+        lines = [f"<b>{heading}</b>"]
         for entry in card.history:
             what = [labels.interaction_kind(entry.kind)]
-            if entry.direction not in (Direction.NONE,):
+            if entry.direction is not Direction.NONE:
                 what.append(labels.direction(entry.direction))
             if entry.outcome:
                 what.append(labels.outcome(entry.outcome, entry.direction))
-            text = entry.text if len(entry.text) <= 48 else entry.text[:47] + "…"
-            rows.append(
-                "<tr>"
-                f'<td style="padding-right:8px;white-space:nowrap;">'
-                f"{html.escape(labels.local_time(entry.occurred_at))}</td>"
-                f'<td style="padding-right:8px;">{html.escape(" · ".join(what))}</td>'
-                f"<td>{html.escape(text)}</td></tr>"
-            )
-        heading = html.escape(self.tr("Last contacts"))
-        self.history_label.setText(
-            f"<b>{heading}</b><table style='margin-top:2px;'>{''.join(rows)}</table>"
-        )
+            when = labels.local_time(entry.occurred_at)
+            plain = f"{when}   {' · '.join(what)}: {entry.text}" if entry.text else when
+            elided = metrics.elidedText(plain, Qt.TextElideMode.ElideRight, width)
+            rest = html.escape(elided[len(when) :]).replace("   ", "&nbsp;&nbsp;&nbsp;", 1)
+            lines.append(f'<span style="color:#666666;">{html.escape(when)}</span>{rest}')
+        self.history_label.setText("<br>".join(lines))
         self.history_label.setVisible(True)
 
     def _fill_tickets(self, card: CallerCard | None) -> None:

@@ -32,7 +32,7 @@
     </message>
     <message>
         <source>Add to existing…</source>
-        <translation>Zu vorhandenem …</translation>
+        <translation>Bei Kontakt ergänzen …</translation>
     </message>
     <message>
         <source>Take a note… (Ctrl+Enter saves it into this call&apos;s history entry)</source>

@@ -82,8 +82,10 @@ def test_a_known_caller_pops_up_with_data_and_the_note_lands_in_the_call_history
     assert card.state_label.text() == "Incoming call"
     # last five history entries, newest first
     history = card.history_label.text()
-    assert history.index("Rückruf wegen Rechnung") < history.index("Notiz zum Vertrag")
-    assert "Besuch vor Ort" not in history or history.count("<tr>") <= 5
+    assert card.info is not None and card.info.card is not None
+    assert [e.text for e in card.info.card.history] == data.anna_subjects_newest_first
+    assert history.index("Rückruf") < history.index("Notiz zum Vertrag")
+    assert history.count("<br>") == 4  # a heading and the four entries Anna has
     assert card.open_button.isVisible() and card.ticket_button.isVisible()
     assert not card.create_button.isVisible()
 
