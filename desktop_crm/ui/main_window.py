@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -27,6 +29,7 @@ from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
 from desktop_crm.data.history import InteractionInput
+from desktop_crm.data.importing import ImportReport
 from desktop_crm.data.models import Direction, InteractionKind
 from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
@@ -41,6 +44,7 @@ from .models import ContactTableModel
 from .popup import CallerPopup, CallInfo, popup_options
 from .reader import SEARCH_LIMIT, CrmReader, SearchResult
 from .tasks import Progress, Task, TaskContext, TaskRunner
+from .transfer import Transfers
 from .tray import CallTray
 
 if TYPE_CHECKING:
@@ -100,6 +104,7 @@ class MainWindow(QMainWindow):
         self.calls = CallCentre(db, self.rules, self.tasks, self)
         self.popup = CallerPopup(self.calls, **popup_options(settings))
         self.tray = CallTray(self)
+        self.transfers = Transfers(self, db, self.tasks, self.rules.country)
         self.total_contacts = 0
         self.demo_task: Task[DemoSummary] | None = None
         self.progress_dialog: QProgressDialog | None = None
@@ -203,6 +208,15 @@ class MainWindow(QMainWindow):
         self.reload_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.reload_action.triggered.connect(self.reload)
         file_menu.addAction(self.reload_action)
+        self.import_action = QAction(self.tr("&Import contacts…"), self)
+        self.import_action.setObjectName("importAction")
+        self.import_action.triggered.connect(self._import_triggered)
+        file_menu.addAction(self.import_action)
+        self.export_action = QAction(self.tr("&Export contacts…"), self)
+        self.export_action.setObjectName("exportAction")
+        self.export_action.triggered.connect(self._export_triggered)
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         self.demo_action = QAction(self.tr("Load &demo data…"), self)
         self.demo_action.triggered.connect(self._demo_action_triggered)
         file_menu.addAction(self.demo_action)
@@ -751,6 +765,65 @@ class MainWindow(QMainWindow):
                 self._show_contact(contact_id)
 
         self.tasks.run(work, on_done=done, on_error=self._write_failed, name="note")
+
+    # --- import and export -----------------------------------------------------------------
+
+    def _import_triggered(self) -> None:
+        files, _filter = QFileDialog.getOpenFileNames(
+            self,
+            self.tr("Import contacts"),
+            "",
+            self.tr("Contact files (*.vcf *.csv *.json *.txt);;All files (*)"),
+        )
+        if files:
+            self.import_files([Path(f) for f in files])
+
+    def import_files(self, paths: list[Path]) -> None:
+        """Import in the background with a cancellable progress dialog; then the report."""
+        if self.transfers.task is not None:
+            return
+
+        def done(reports: list[ImportReport]) -> None:
+            self.reload()
+            if reports:
+                self.statusBar().showMessage(reports[-1].summary(), 10_000)
+                self.transfers.show_report(reports)
+
+        self.transfers.import_files(paths, done, self._transfer_failed)
+
+    def _export_triggered(self) -> None:
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            self.tr("Export contacts"),
+            "contacts.csv",
+            self.tr("CSV (*.csv);;vCard (*.vcf);;JSON (*.json)"),
+        )
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        if self.transfers.task is not None:
+            return
+
+        def done(written: int | None) -> None:
+            if written is None:
+                self.statusBar().showMessage(self.tr("Export cancelled; no file written."), 10_000)
+            else:
+                self.statusBar().showMessage(
+                    self.tr("{count} contacts exported to {file}.").format(
+                        count=written, file=path.name
+                    ),
+                    10_000,
+                )
+
+        self.transfers.export_file(path, done, self._transfer_failed)
+
+    def _transfer_failed(self, exc: BaseException) -> None:
+        log.warning("import or export failed: %s", exc)
+        text = exc.strerror if isinstance(exc, OSError) and exc.strerror else describe_error(exc)
+        self._show_message(
+            QMessageBox.Icon.Warning, self.tr("Import or export failed.") + "\n\n" + str(text)
+        )
 
     def _write_failed(self, exc: BaseException) -> None:
         log.warning("saving failed: %s", exc)

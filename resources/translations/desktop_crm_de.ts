@@ -487,6 +487,41 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     </message>
 </context>
 <context>
+    <name>ImportReportDialog</name>
+    <message>
+        <source>Import report</source>
+        <translation>Importbericht</translation>
+    </message>
+    <message>
+        <source>Imported: {created} new, {updated} completed, {unchanged} already there. Skipped: {skipped}.</source>
+        <translation>Importiert: {created} neu, {updated} ergänzt, {unchanged} schon vorhanden. Übersprungen: {skipped}.</translation>
+    </message>
+    <message>
+        <source>The import was cancelled; the contacts counted here were saved.</source>
+        <translation>Der Import wurde abgebrochen; die hier gezählten Kontakte sind gespeichert.</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>Zeile</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Grund</translation>
+    </message>
+    <message>
+        <source>Problems ({count}):</source>
+        <translation>Probleme ({count}):</translation>
+    </message>
+    <message>
+        <source>No problems.</source>
+        <translation>Keine Probleme.</translation>
+    </message>
+</context>
+<context>
     <name>Labels</name>
     <message>
         <source>Call</source>
@@ -626,6 +661,14 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     <message>
         <source>&amp;Reload</source>
         <translation>&amp;Neu laden</translation>
+    </message>
+    <message>
+        <source>&amp;Import contacts…</source>
+        <translation>Kontakte &amp;importieren …</translation>
+    </message>
+    <message>
+        <source>&amp;Export contacts…</source>
+        <translation>Kontakte &amp;exportieren …</translation>
     </message>
     <message>
         <source>Load &amp;demo data…</source>
@@ -777,6 +820,34 @@ Datenbank: {url}</translation>
     <message>
         <source>Select a contact first.</source>
         <translation>Wählen Sie zuerst einen Kontakt.</translation>
+    </message>
+    <message>
+        <source>Import contacts</source>
+        <translation>Kontakte importieren</translation>
+    </message>
+    <message>
+        <source>Contact files (*.vcf *.csv *.json *.txt);;All files (*)</source>
+        <translation>Kontaktdateien (*.vcf *.csv *.json *.txt);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Export contacts</source>
+        <translation>Kontakte exportieren</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv);;vCard (*.vcf);;JSON (*.json)</source>
+        <translation>CSV (*.csv);;vCard (*.vcf);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export cancelled; no file written.</source>
+        <translation>Export abgebrochen; keine Datei geschrieben.</translation>
+    </message>
+    <message>
+        <source>{count} contacts exported to {file}.</source>
+        <translation>{count} Kontakte nach {file} exportiert.</translation>
+    </message>
+    <message>
+        <source>Import or export failed.</source>
+        <translation>Import oder Export fehlgeschlagen.</translation>
     </message>
     <message>
         <source>Not saved.</source>
@@ -1065,6 +1136,33 @@ Datenbank: {url}</translation>
     <message>
         <source>Play demo scenario</source>
         <translation>Demo-Szenario abspielen</translation>
+    </message>
+</context>
+<context>
+    <name>Transfers</name>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Importing {file} ({number} of {count})…</source>
+        <translation>{file} wird importiert ({number} von {count}) …</translation>
+    </message>
+    <message>
+        <source>Importing contacts…</source>
+        <translation>Kontakte werden importiert …</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>Import</translation>
+    </message>
+    <message>
+        <source>Exporting contacts…</source>
+        <translation>Kontakte werden exportiert …</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>Export</translation>
     </message>
 </context>
 <context>
