@@ -133,3 +133,47 @@ def test_duplicates_by_name_number_email_and_address(db: Database) -> None:
         orgs = queries.organization_duplicates(s, name="elektro lange e.k.", customer_number="K-7")
         assert [(d.id, d.why) for d in orgs] == [(org, "name")]
         assert queries.organization_choices(s, "elek") == [(org, "Elektro Lange e.K.")]
+
+
+def test_the_batched_create_path_writes_what_create_contact_writes(db: Database) -> None:
+    from desktop_crm.data.importing.bulk import NewContact, insert_contacts, insert_organizations
+    from desktop_crm.data.models import Organization
+
+    def data(org_id: int | None) -> ContactInput:
+        return ContactInput(
+            salutation="Frau",
+            first_name="Käthe",
+            last_name="Peters",
+            organization_id=org_id,
+            country="AT",
+            tags=["VIP", " Newsletter "],
+            notes="aus Import",
+            phones=[PhoneInput("0171-4952936"), PhoneInput("01 5120 30-12")],
+            emails=[EmailInput("K.Peters@Example.DE"), EmailInput("kp@example.at")],
+        )
+
+    with db.session() as s:
+        (org_id,) = insert_organizations(s, ["Peters & Söhne OG"])
+        org = s.get(Organization, org_id)
+        assert org is not None and org.sort_key == records.sort_key("Peters & Söhne OG")
+        one = records.create_contact(s, data(org_id))
+        (two_id,) = insert_contacts(s, [NewContact(data(org_id), "Peters & Söhne OG")])
+        one_id = one.id
+    with db.session() as s:
+        first = records.contact_snapshot(records.get_contact(s, one_id))
+        second = records.contact_snapshot(records.get_contact(s, two_id))
+        for snapshot in (first, second):
+            snapshot.pop("id")
+        assert first == second
+        rows = {i: records.get_contact(s, i) for i in (one_id, two_id)}
+        assert rows[one_id].sort_key == rows[two_id].sort_key
+        phones = [
+            [(p.e164, p.base_e164, p.extension, p.suffix_key) for p in rows[i].phones]
+            for i in (one_id, two_id)
+        ]
+        assert phones[0] == phones[1]
+        mails = [
+            [(e.normalized, e.domain, e.is_primary) for e in rows[i].emails]
+            for i in (one_id, two_id)
+        ]
+        assert mails[0] == mails[1]
