@@ -541,3 +541,82 @@ def organization_choices(session: Session, text: str, limit: int = 20) -> list[t
         if sort_key(text)
         else []
     )
+
+
+# --- the Calls page and the 360° views ------------------------------------------------------------
+
+CALL_LIST_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class CallRow:
+    id: int
+    occurred_at: datetime
+    direction: Direction
+    outcome: str
+    duration_seconds: int | None
+    who: str  # the contact's name, else the organization's, else ""
+    remote: str  # the number as the phone system delivered it
+    contact_id: int | None
+    organization_id: int | None
+
+
+def call_ids(
+    session: Session, *, missed_only: bool = False, limit: int = CALL_LIST_LIMIT
+) -> list[int]:
+    """The latest calls, newest first (walks the occurred_at index backwards)."""
+    query = select(Interaction.id).where(Interaction.kind == InteractionKind.CALL)
+    if missed_only:
+        query = query.where(Interaction.outcome == "missed")
+    query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def call_rows(session: Session, ids: Sequence[int]) -> dict[int, CallRow]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Interaction.id,
+            Interaction.occurred_at,
+            Interaction.direction,
+            Interaction.outcome,
+            Interaction.duration_seconds,
+            Contact.title,
+            Contact.first_name,
+            Contact.last_name,
+            Organization.name,
+            Interaction.remote,
+            Interaction.contact_id,
+            Interaction.organization_id,
+        )
+        .outerjoin(Contact, Contact.id == Interaction.contact_id)
+        .outerjoin(Organization, Organization.id == Interaction.organization_id)
+        .where(Interaction.id.in_(list(ids)))
+    ).all()
+    out = {}
+    for iid, at, direction, outcome, duration, title, first, last, org, remote, cid, oid in rows:
+        person = " ".join(p for p in (title, first, last) if p)
+        out[iid] = CallRow(
+            iid, at, direction, outcome, duration, person or org or "", remote, cid, oid
+        )
+    return out
+
+
+def open_tickets(
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    organization_id: int | None = None,
+    limit: int = 20,
+) -> list[CardTicket]:
+    """Open tickets of a person, or of a company (its own and its people's)."""
+    query = select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.priority)
+    if contact_id is not None:
+        query = query.where(Ticket.contact_id == contact_id)
+    elif organization_id is not None:
+        query = query.where(Ticket.organization_id == organization_id)
+    else:
+        raise ValueError("open tickets of a contact or an organization")
+    query = query.where(Ticket.status.in_(OPEN_TICKET_STATES)).order_by(Ticket.id.desc())
+    return [CardTicket(*row) for row in session.execute(query.limit(limit))]

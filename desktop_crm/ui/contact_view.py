@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QItemSelection, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -49,6 +49,7 @@ class ContactView(QStackedWidget):
     #: contact id, the text, the kind (a note or a logged call)
     note_requested = Signal(int, str, object)
     edit_requested = Signal(int)
+    open_record = Signal(str, int)  # a link to the organization or a colleague
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -255,6 +256,26 @@ class ContactView(QStackedWidget):
     def _fill_form(self, detail: ContactDetail) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
+        if detail.organization_id is not None and detail.organization:
+            link = f"organization:{detail.organization_id}"
+            self._add_row(self.tr("Organization"), detail.organization, link=link)
+        if detail.colleagues:
+            self._add_rich_row(
+                self.tr("Colleagues"),
+                ", ".join(
+                    f'<a href="contact:{cid}">{html.escape(name or "#" + str(cid))}</a>'
+                    for cid, name in detail.colleagues
+                ),
+            )
+        if detail.tickets:
+            self._add_rich_row(
+                self.tr("Open tickets"),
+                "<br>".join(
+                    f"{html.escape(t.number)} · {html.escape(t.subject)} "
+                    f"({html.escape(labels.ticket_status(t.status))})"
+                    for t in detail.tickets
+                ),
+            )
         for phone in detail.phones:
             self._add_row(labels.phone_kind(phone.kind), phone.raw, link=_tel(phone.raw))
         for mail in detail.emails:
@@ -282,12 +303,30 @@ class ContactView(QStackedWidget):
         if link:
             field.setTextFormat(Qt.TextFormat.RichText)
             field.setText(f'<a href="{html.escape(link)}">{html.escape(value)}</a>')
-            field.setOpenExternalLinks(True)
             field.setTextInteractionFlags(
                 _SELECTABLE | Qt.TextInteractionFlag.LinksAccessibleByMouse
             )
+            field.linkActivated.connect(self._link)
         field.setWordWrap(True)
         self.form.addRow(label, field)
+
+    def _add_rich_row(self, caption: str, rich: str) -> None:
+        self._add_row(caption, "")
+        item = self.form.itemAt(self.form.rowCount() - 1, QFormLayout.ItemRole.FieldRole)
+        field = item.widget() if item is not None else None
+        assert isinstance(field, QLabel)
+        field.setTextFormat(Qt.TextFormat.RichText)
+        field.setText(rich)
+        field.setTextInteractionFlags(_SELECTABLE | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        field.linkActivated.connect(self._link)
+
+    def _link(self, href: str) -> None:
+        """Records open here; tel: and mailto: go to the system (softphone, mail program)."""
+        scheme, _, rest = href.partition(":")
+        if scheme in ("contact", "organization") and rest.isdigit():
+            self.open_record.emit(scheme, int(rest))
+        else:
+            QDesktopServices.openUrl(QUrl(href))
 
     def _history_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         indexes = selected.indexes()

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale
 
-from desktop_crm.data.models import Direction, InteractionKind, PhoneKind
+from desktop_crm.data.models import Direction, InteractionKind, PhoneKind, TicketStatus
 
 _CONTEXT = "Labels"
 
@@ -58,6 +58,15 @@ _PHONE_KINDS = {
     PhoneKind.OTHER: QT_TRANSLATE_NOOP("Labels", "Phone"),
 }
 
+_TICKET_STATUS = {
+    TicketStatus.NEW: QT_TRANSLATE_NOOP("Labels", "new"),
+    TicketStatus.OPEN: QT_TRANSLATE_NOOP("Labels", "open"),
+    TicketStatus.WAITING_CUSTOMER: QT_TRANSLATE_NOOP("Labels", "waiting for the customer"),
+    TicketStatus.WAITING_THIRD_PARTY: QT_TRANSLATE_NOOP("Labels", "waiting for a third party"),
+    TicketStatus.RESOLVED: QT_TRANSLATE_NOOP("Labels", "resolved"),
+    TicketStatus.CLOSED: QT_TRANSLATE_NOOP("Labels", "closed"),
+}
+
 TIME_FORMAT = "%d.%m.%Y %H:%M"  # German style in both languages: the users are in DACH
 
 
@@ -86,6 +95,10 @@ def outcome(value: str, direction: Direction = Direction.NONE) -> str:
         key = "not_reached"
     source = _OUTCOMES.get(key)
     return _tr(source) if source else value
+
+
+def ticket_status(status: TicketStatus) -> str:
+    return _tr(_TICKET_STATUS.get(status, status.value))
 
 
 def phone_kind(kind: PhoneKind) -> str:

@@ -6,18 +6,22 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QProgressDialog,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -41,6 +45,7 @@ from .contact_form import ContactDialog, OrganizationDialog
 from .contact_view import ContactView
 from .errors import describe_error
 from .models import ContactTableModel
+from .pages import CallsPage, OrganizationsPage, PlaceholderPage
 from .popup import CallerPopup, CallInfo, popup_options
 from .reader import SEARCH_LIMIT, CrmReader, SearchResult
 from .tasks import Progress, Task, TaskContext, TaskRunner
@@ -83,6 +88,8 @@ def ask_load_demo_data(parent: QWidget, *, empty: bool = True) -> bool:
 
 class MainWindow(QMainWindow):
     SEARCH_DELAY_MS = 150
+    #: the first search (the whole list) has been shown
+    loaded = Signal()
 
     def __init__(
         self,
@@ -110,6 +117,10 @@ class MainWindow(QMainWindow):
         self.progress_dialog: QProgressDialog | None = None
         self.message_box: QMessageBox | None = None
         self._search_text = ""
+        self._search_generation = 0
+        self.searching = False
+        self._loaded_once = False
+        self._pending_keys: list[tuple[Qt.Key, Qt.KeyboardModifier]] = []
         self._load_failed = False
         self._shown_id: int | None = None  # the contact in the detail pane (or failed there)
 
@@ -175,6 +186,7 @@ class MainWindow(QMainWindow):
         self.contact_view = ContactView()
         self.contact_view.note_requested.connect(self.save_note)
         self.contact_view.edit_requested.connect(self.edit_contact)
+        self.contact_view.open_record.connect(self.open_record)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -184,7 +196,55 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([615, 585])
-        self.setCentralWidget(self.splitter)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("pages")
+        self.pages.addWidget(self.splitter)
+        self.organizations_page = OrganizationsPage(self.reader, self.tasks)
+        self.organizations_page.open_record.connect(self.open_record)
+        self.organizations_page.edit_requested.connect(self.edit_organization)
+        self.pages.addWidget(self.organizations_page)
+        self.calls_page = CallsPage(self.reader, self.tasks)
+        self.calls_page.open_record.connect(self.open_record)
+        self.pages.addWidget(self.calls_page)
+        self.mail_page = PlaceholderPage(
+            "mailPage",
+            self.tr(
+                "Mails from customers appear here once a mailbox is set up "
+                "(Settings, IMAP accounts)."
+            ),
+        )
+        self.pages.addWidget(self.mail_page)
+        # the ticket board (issue 7) replaces this page: see set_tickets_page()
+        self.tickets_page: QWidget = PlaceholderPage(
+            "ticketsPage", self.tr("The ticket board appears here.")
+        )
+        self.pages.addWidget(self.tickets_page)
+
+        self.navigation = QListWidget()
+        self.navigation.setObjectName("navigation")
+        for text in (
+            self.tr("Contacts"),
+            self.tr("Organizations"),
+            self.tr("Calls"),
+            self.tr("Mail"),
+            self.tr("Tickets"),
+        ):
+            self.navigation.addItem(QListWidgetItem(text))
+        fm = self.fontMetrics()
+        self.navigation.setFixedWidth(
+            max(fm.horizontalAdvance(self.navigation.item(i).text()) for i in range(5)) + 40
+        )
+        self.navigation.setSpacing(2)
+        self.navigation.currentRowChanged.connect(self.show_page)
+        self.navigation.setCurrentRow(self.CONTACTS)
+
+        central = QWidget()
+        central_layout = QHBoxLayout(central)
+        central_layout.setContentsMargins(6, 6, 6, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.navigation)
+        central_layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
 
         # --- status bar ------------------------------------------------------------------
         self.count_label = QLabel()
@@ -199,6 +259,32 @@ class MainWindow(QMainWindow):
         self._connect_telephony()
         self.resize(1200, 750)
         self.reload()
+
+    # --- pages -----------------------------------------------------------------------------
+
+    CONTACTS, ORGANIZATIONS, CALLS, MAIL, TICKETS = range(5)
+
+    def show_page(self, index: int) -> None:
+        if self.navigation.currentRow() != index:
+            self.navigation.setCurrentRow(index)  # comes back here through the signal
+            return
+        self.pages.setCurrentIndex(index)
+        if index == self.ORGANIZATIONS and not self.organizations_page.loaded_once:
+            self.organizations_page.search()
+        elif index == self.CALLS:
+            self.calls_page.reload()
+            self.tray.clear_missed()
+
+    def set_tickets_page(self, page: QWidget) -> None:
+        """Put the ticket board (issue 7) in place of the placeholder."""
+        index = self.pages.indexOf(self.tickets_page)
+        current = self.pages.currentIndex() == index
+        self.pages.removeWidget(self.tickets_page)
+        self.tickets_page.deleteLater()
+        self.tickets_page = page
+        self.pages.insertWidget(index, page)
+        if current:
+            self.pages.setCurrentIndex(index)
 
     # --- menus -----------------------------------------------------------------------------
 
@@ -279,6 +365,11 @@ class MainWindow(QMainWindow):
         help_menu.addAction(self.about_action)
 
     def focus_search(self) -> None:
+        if self.pages.currentIndex() == self.ORGANIZATIONS:
+            self.organizations_page.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.organizations_page.search_box.selectAll()
+            return
+        self.show_page(self.CONTACTS)
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
 
@@ -304,18 +395,52 @@ class MainWindow(QMainWindow):
         self._search(self.search_box.text())
 
     def _search(self, text: str, *, force: bool = False) -> None:
+        """Search in the background; a newer search makes an older answer obsolete."""
         text = text.strip()
         if text == self._search_text and not force and not self._load_failed:
             return
         self._search_text = text
-        try:
-            result = self.reader.search(text)
-        except _LOAD_ERRORS as exc:
-            self._load_error(exc, "searching contacts failed")
-            return
-        self._load_failed = False
-        self.statusBar().clearMessage()
-        self._show_result(result)
+        self._search_generation += 1
+        generation = self._search_generation
+        reader = self.reader
+        self.searching = True
+
+        def work(_context: TaskContext) -> SearchResult:
+            return reader.search(text)
+
+        def done(result: SearchResult) -> None:
+            if generation != self._search_generation:
+                return
+            self.searching = False
+            if self._load_failed:  # the error message is out of date now
+                self.statusBar().clearMessage()
+            self._load_failed = False
+            self._show_result(result)
+            self._replay_keys()
+            if not self._loaded_once:
+                self._loaded_once = True
+                self.loaded.emit()
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._search_generation:
+                return
+            self.searching = False
+            self._pending_keys.clear()
+            if isinstance(exc, _LOAD_ERRORS):
+                self._load_error(exc, "searching contacts failed")
+            else:
+                log.error("searching contacts failed", exc_info=exc)
+            if not self._loaded_once:
+                self._loaded_once = True
+                self.loaded.emit()
+
+        self.tasks.run(work, on_done=done, on_error=failed, name="search")
+
+    def _replay_keys(self) -> None:
+        """Arrow keys pressed while the search ran move through its results now."""
+        keys, self._pending_keys = self._pending_keys, []
+        for key, modifiers in keys:
+            self.contact_table.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, key, modifiers))
 
     def _show_result(self, result: SearchResult) -> None:
         previous = self._shown_id
@@ -398,7 +523,10 @@ class MainWindow(QMainWindow):
             if key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
                 # arrows move through the results while the cursor stays in the search box
                 self.run_search()
-                self.contact_table.keyPressEvent(event)
+                if self.searching:
+                    self._pending_keys.append((Qt.Key(key), event.modifiers()))
+                else:
+                    self.contact_table.keyPressEvent(event)
                 return True
             if key == Qt.Key.Key_Escape and self.search_box.text():
                 self.search_box.clear()
@@ -572,6 +700,7 @@ class MainWindow(QMainWindow):
         """The pop-up's "Open record": the contact in the detail pane, the window in front."""
         self.bring_to_front()
         if kind == "contact":
+            self.show_page(self.CONTACTS)
             row = self.contact_model.row_of(record_id)
             if row is not None:
                 self.contact_table.selectRow(row)
@@ -580,19 +709,8 @@ class MainWindow(QMainWindow):
                 self.contact_table.clearSelection()
                 self._show_contact(record_id)
         else:
-            self.show_organization_contacts(record_id)
-
-    def show_organization_contacts(self, organization_id: int) -> None:
-        """List the organization's people (its customer number or name in the search)."""
-        try:
-            with self.db.session() as session:
-                org = records.get_organization(session, organization_id)
-                text = org.customer_number or org.name
-        except _LOAD_ERRORS as exc:
-            self._load_error(exc, "opening an organization failed")
-            return
-        self.search_box.setText(text)
-        self.run_search()
+            self.show_page(self.ORGANIZATIONS)
+            self.organizations_page.show_organization(record_id)
 
     def new_ticket_for_call(self, info: CallInfo) -> NewTicketDialog:
         match = info.chosen
@@ -705,6 +823,17 @@ class MainWindow(QMainWindow):
         self._record_dialog(dialog)
         return dialog
 
+    def edit_organization(self, organization_id: int) -> OrganizationDialog:
+        dialog = OrganizationDialog(
+            self.db,
+            self.tasks,
+            home_region=self.rules.country,
+            organization_id=organization_id,
+            parent=self,
+        )
+        self._record_dialog(dialog)
+        return dialog
+
     def edit_current_contact(self) -> ContactDialog | None:
         if self._shown_id is None:
             return None
@@ -727,6 +856,8 @@ class MainWindow(QMainWindow):
         self.reload()
         if kind == "contact":
             self.open_record(kind, record_id)
+        elif self.organizations_page.loaded_once:
+            self.organizations_page.search()
 
     def _record_deleted(self, _kind: str, _record_id: int) -> None:
         self.statusBar().showMessage(self.tr("Deleted."), 5000)

@@ -71,14 +71,20 @@ def open_main_window(
     window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
     window.show()
     window.start_telephony()
-    QTimer.singleShot(
-        0,
-        window,
-        lambda: offer_demo_data(
+
+    # asked once the first list is shown: only then is it known whether the database is empty
+    def offer() -> None:
+        window.loaded.disconnect(offer)
+        QTimer.singleShot(
+            0,
             window,
-            settings,
-            is_default_database=is_default_database,
-            confirm=confirm or ask_load_demo_data,
-        ),
-    )
+            lambda: offer_demo_data(
+                window,
+                settings,
+                is_default_database=is_default_database,
+                confirm=confirm or ask_load_demo_data,
+            ),
+        )
+
+    window.loaded.connect(offer)
     return window

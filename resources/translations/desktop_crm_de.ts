@@ -96,6 +96,29 @@
     </message>
 </context>
 <context>
+    <name>CallTableModel</name>
+    <message>
+        <source>(unknown caller)</source>
+        <translation>(unbekannter Anrufer)</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Caller</source>
+        <translation>Anrufer</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Ergebnis</translation>
+    </message>
+</context>
+<context>
     <name>CallTray</name>
     <message>
         <source>Show desktop_crm</source>
@@ -189,6 +212,24 @@
     <message>
         <source>Not saved: {reason}</source>
         <translation>Nicht gespeichert: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>CallsPage</name>
+    <message>
+        <source>Missed calls only</source>
+        <translation>Nur verpasste Anrufe</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Aktualisieren</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n call(s)</source>
+        <translation>
+            <numerusform>%n Anruf</numerusform>
+            <numerusform>%n Anrufe</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -400,6 +441,18 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     <message>
         <source>(no name)</source>
         <translation>(ohne Namen)</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Colleagues</source>
+        <translation>Kollegen</translation>
+    </message>
+    <message>
+        <source>Open tickets</source>
+        <translation>Offene Tickets</translation>
     </message>
     <message>
         <source>E-mail</source>
@@ -647,12 +700,61 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
         <source>Phone</source>
         <translation>Telefon</translation>
     </message>
+    <message>
+        <source>new</source>
+        <translation>neu</translation>
+    </message>
+    <message>
+        <source>waiting for the customer</source>
+        <translation>wartet auf Kunden</translation>
+    </message>
+    <message>
+        <source>waiting for a third party</source>
+        <translation>wartet auf Dritte</translation>
+    </message>
+    <message>
+        <source>resolved</source>
+        <translation>gelöst</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>geschlossen</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
         <source>Search name, number, e-mail or customer no.</source>
+        <extracomment>the first search (the whole list) has been shown</extracomment>
         <translation>Suche nach Name, Nummer, E-Mail oder Kundennr.</translation>
+    </message>
+    <message>
+        <source>Mails from customers appear here once a mailbox is set up (Settings, IMAP accounts).</source>
+        <translation>Mails von Kunden erscheinen hier, sobald ein Postfach eingerichtet ist (Einstellungen, IMAP-Konten).</translation>
+    </message>
+    <message>
+        <source>The ticket board appears here.</source>
+        <translation>Hier erscheint das Ticket-Board.</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Organizations</source>
+        <translation>Organisationen</translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation>Anrufe</translation>
+    </message>
+    <message>
+        <source>Mail</source>
+        <translation>Mail</translation>
+    </message>
+    <message>
+        <source>Tickets</source>
+        <translation>Tickets</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -954,6 +1056,72 @@ Datenbank: {url}</translation>
     <message>
         <source>Its phone numbers, e-mail addresses and mail domains are deleted with it. Its {count} contact(s) stay, without an organization; the history stays too.</source>
         <translation>Ihre Telefonnummern, E-Mail-Adressen und Mail-Domains werden mitgelöscht. Ihre {count} Kontakt(e) bleiben, ohne Organisation; der Verlauf bleibt ebenfalls.</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationTableModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>Telefon</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationsPage</name>
+    <message>
+        <source>Search organization name or customer no.</source>
+        <translation>Suche nach Organisation oder Kundennr.</translation>
+    </message>
+    <message>
+        <source>Select an organization.</source>
+        <translation>Wählen Sie eine Organisation.</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>Bearbeiten …</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Verlauf</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} organizations shown</source>
+        <translation>{shown} von {total} Organisationen angezeigt</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>(ohne Namen)</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>E-mail</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Anschrift</translation>
+    </message>
+    <message>
+        <source>People</source>
+        <translation>Personen</translation>
+    </message>
+    <message>
+        <source>Open tickets</source>
+        <translation>Offene Tickets</translation>
     </message>
 </context>
 <context>

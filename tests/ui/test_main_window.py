@@ -82,7 +82,7 @@ def test_search_filters_as_you_type(open_window: OpenWindow, qtbot: Any, db: Dat
     window.search_box.setFocus()
     qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)  # Escape clears the search
     assert window.search_box.text() == ""
-    assert window.contact_model.rowCount() == 3
+    qtbot.waitUntil(lambda: window.contact_model.rowCount() == 3)  # searched in the background
 
 
 def test_ctrl_f_focuses_the_search_box(
@@ -148,7 +148,7 @@ def test_selecting_a_contact_shows_its_history_newest_first(
 
 
 def test_reload_shows_changes_of_the_selected_contact(
-    open_window: OpenWindow, db: Database
+    open_window: OpenWindow, qtbot: Any, db: Database
 ) -> None:
     data = seed_small(db)
     window = open_window(db)
@@ -162,6 +162,7 @@ def test_reload_shows_changes_of_the_selected_contact(
             ),
         )
     window.reload_action.trigger()
+    qtbot.waitUntil(lambda: not window.searching)
     assert window.contact_view.contact_id == data.anna
     assert window.contact_view.history_model.rowCount() == 5
 
@@ -184,6 +185,7 @@ def test_a_database_error_is_shown_in_words_and_the_window_keeps_working(
     _hide_contacts(db, True)
     try:
         window.reload_action.trigger()
+        qtbot.waitUntil(lambda: not window.searching)
         message = window.statusBar().currentMessage()
         assert message.startswith("Database error:")
         assert "contact" in message
@@ -195,6 +197,7 @@ def test_a_database_error_is_shown_in_words_and_the_window_keeps_working(
     finally:
         _hide_contacts(db, False)
     window.reload_action.trigger()
+    qtbot.waitUntil(lambda: not window.searching)
     assert window.statusBar().currentMessage() == ""
     assert _names(window) == ["Clara Schmidt"]
 
@@ -215,6 +218,7 @@ def test_rows_that_cannot_be_loaded_are_reported_after_painting(
     finally:
         _hide_contacts(sqlite_db, False)
     window.reload_action.trigger()
+    qtbot.waitUntil(lambda: not window.searching)
     assert _names(window) == ["Anna Schäfer", "Clara Schmidt", "Bernd Zimmermann"]
 
 

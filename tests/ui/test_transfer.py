@@ -39,7 +39,7 @@ def test_import_shows_progress_then_a_report_of_imported_skipped_and_why(
     reasons = [dialog.problems.item(r, 2).text() for r in range(dialog.problems.rowCount())]
     lines = [dialog.problems.item(r, 1).text() for r in range(dialog.problems.rowCount())]
     assert reasons and "3" in lines  # the empty row, with its line and the reason
-    assert window.contact_model.rowCount() == 2
+    qtbot.waitUntil(lambda: window.contact_model.rowCount() == 2)
     dialog.close()
 
 
