@@ -37,7 +37,7 @@ from desktop_crm.data.importing import ImportReport
 from desktop_crm.data.models import Direction, InteractionKind
 from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
-from desktop_crm.settings import Settings
+from desktop_crm.settings import Settings, config_path
 
 from .call_dialogs import FindContactDialog, NewTicketDialog, SimulateCallDialog
 from .calls import CallCentre
@@ -48,6 +48,7 @@ from .models import ContactTableModel
 from .pages import CallsPage, OrganizationsPage, PlaceholderPage
 from .popup import CallerPopup, CallInfo, popup_options
 from .reader import SEARCH_LIMIT, CrmReader, SearchResult
+from .settings_dialog import SettingsDialog
 from .tasks import Progress, Task, TaskContext, TaskRunner
 from .transfer import Transfers
 from .tray import CallTray
@@ -107,6 +108,7 @@ class MainWindow(QMainWindow):
         self.tasks = TaskRunner(self)
         self._shut_down = False
         self.record_dialog: ContactDialog | OrganizationDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
         # telephony: the listener (started by start_telephony), the pop-up (made once, now)
         self.calls = CallCentre(db, self.rules, self.tasks, self)
         self.popup = CallerPopup(self.calls, **popup_options(settings))
@@ -306,6 +308,13 @@ class MainWindow(QMainWindow):
         self.demo_action = QAction(self.tr("Load &demo data…"), self)
         self.demo_action.triggered.connect(self._demo_action_triggered)
         file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        self.settings_action = QAction(self.tr("&Settings…"), self)
+        self.settings_action.setObjectName("settingsAction")
+        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.settings_action.triggered.connect(self.open_settings)
+        file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         self.quit_action = QAction(self.tr("&Quit"), self)
         self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
@@ -896,6 +905,30 @@ class MainWindow(QMainWindow):
                 self._show_contact(contact_id)
 
         self.tasks.run(work, on_done=done, on_error=self._write_failed, name="note")
+
+    # --- settings ----------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
+        if self.settings is None:
+            self.settings = Settings(path=config_path())
+        settings = self.settings
+        dialog = SettingsDialog(settings, self.tasks, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.settings_dialog = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "settings_dialog", None))
+
+        def accepted() -> None:
+            # what can change at once does; the rest (database, telephony, language) at restart
+            options = popup_options(settings)
+            self.popup.corner = options["corner"]
+            self.popup.auto_close_seconds = options["auto_close_seconds"]
+            self.statusBar().showMessage(
+                self.tr("Settings saved to {path}.").format(path=settings.path), 10_000
+            )
+
+        dialog.accepted.connect(accepted)
+        dialog.open()
+        return dialog
 
     # --- import and export -----------------------------------------------------------------
 

@@ -777,6 +777,10 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
         <translation>&amp;Demodaten laden …</translation>
     </message>
     <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Einstellungen …</translation>
+    </message>
+    <message>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
@@ -922,6 +926,10 @@ Datenbank: {url}</translation>
     <message>
         <source>Select a contact first.</source>
         <translation>Wählen Sie zuerst einen Kontakt.</translation>
+    </message>
+    <message>
+        <source>Settings saved to {path}.</source>
+        <translation>Einstellungen in {path} gespeichert.</translation>
     </message>
     <message>
         <source>Import contacts</source>
@@ -1245,6 +1253,229 @@ Datenbank: {url}</translation>
     <message>
         <source>same customer number</source>
         <translation>gleiche Kundennummer</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <source>Database</source>
+        <translation>Datenbank</translation>
+    </message>
+    <message>
+        <source>Dialling rules</source>
+        <translation>Wählregeln</translation>
+    </message>
+    <message>
+        <source>SIP account</source>
+        <translation>SIP-Konto</translation>
+    </message>
+    <message>
+        <source>IMAP accounts</source>
+        <translation>IMAP-Konten</translation>
+    </message>
+    <message>
+        <source>Pop-up</source>
+        <translation>Pop-up</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Sprache</translation>
+    </message>
+    <message>
+        <source>Changes to the database, the telephony and the language apply at the next start.</source>
+        <translation>Änderungen an Datenbank, Telefonie und Sprache gelten ab dem nächsten Start.</translation>
+    </message>
+    <message>
+        <source>Passwords cannot be stored: {problem} Until then, enter the password with the command `desktop-crm secret set NAME` on a system that has one, or leave it empty.</source>
+        <translation>Passwörter können nicht gespeichert werden: {problem} Bis dahin das Passwort mit dem Befehl `desktop-crm secret set NAME` auf einem System mit Schlüsselbund hinterlegen oder leer lassen.</translation>
+    </message>
+    <message>
+        <source>no secure keyring on this system</source>
+        <translation>kein sicherer Schlüsselbund auf diesem System</translation>
+    </message>
+    <message>
+        <source>unchanged (stored in the system keyring)</source>
+        <translation>unverändert (im Schlüsselbund des Systems gespeichert)</translation>
+    </message>
+    <message>
+        <source>empty: a file in your user folder; or postgresql://user@server/crm</source>
+        <translation>leer: eine Datei in Ihrem Benutzerordner; oder postgresql://benutzer@server/crm</translation>
+    </message>
+    <message>
+        <source>Database URL:</source>
+        <translation>Datenbank-URL:</translation>
+    </message>
+    <message>
+        <source>e.g. crm-db (PostgreSQL only)</source>
+        <translation>z. B. crm-db (nur PostgreSQL)</translation>
+    </message>
+    <message>
+        <source>Keyring entry:</source>
+        <translation>Schlüsselbund-Eintrag:</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>Passwort:</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Verbindung testen</translation>
+    </message>
+    <message>
+        <source>Home country:</source>
+        <translation>Heimatland:</translation>
+    </message>
+    <message>
+        <source>e.g. 89 for Munich</source>
+        <translation>z. B. 89 für München</translation>
+    </message>
+    <message>
+        <source>Home area code:</source>
+        <translation>Eigene Vorwahl:</translation>
+    </message>
+    <message>
+        <source>e.g. 0, if the PBX adds it</source>
+        <translation>z. B. 0, wenn die Anlage sie voranstellt</translation>
+    </message>
+    <message>
+        <source>Outside-line prefix:</source>
+        <translation>Amtsholung:</translation>
+    </message>
+    <message>
+        <source>Internal extensions (digits):</source>
+        <translation>Interne Durchwahlen (Stellen):</translation>
+    </message>
+    <message>
+        <source>Digits compared at least:</source>
+        <translation>Mindestens verglichene Ziffern:</translation>
+    </message>
+    <message>
+        <source>Try a caller ID:</source>
+        <translation>Rufnummer ausprobieren:</translation>
+    </message>
+    <message>
+        <source>is read as {number}</source>
+        <translation>wird gelesen als {number}</translation>
+    </message>
+    <message>
+        <source>Listen for calls on this account</source>
+        <translation>Auf diesem Konto auf Anrufe hören</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>Betriebsart:</translation>
+    </message>
+    <message>
+        <source>Listen on (address:port):</source>
+        <translation>Lauschen auf (Adresse:Port):</translation>
+    </message>
+    <message>
+        <source>Transport:</source>
+        <translation>Transport:</translation>
+    </message>
+    <message>
+        <source>Registrar:</source>
+        <translation>Registrar:</translation>
+    </message>
+    <message>
+        <source>User:</source>
+        <translation>Benutzer:</translation>
+    </message>
+    <message>
+        <source>Authentication user:</source>
+        <translation>Anmeldename:</translation>
+    </message>
+    <message>
+        <source>Registration expires (s):</source>
+        <translation>Registrierung gilt (s):</translation>
+    </message>
+    <message>
+        <source>This version listens for calls a phone system forwards to it; registering at a registrar comes with the SIP register mode.</source>
+        <translation>Diese Version empfängt Anrufe, die eine Telefonanlage weiterleitet; die Anmeldung an einem Registrar kommt mit dem SIP-Register-Modus.</translation>
+    </message>
+    <message>
+        <source>Mailboxes are set up here once the mail watcher is part of this version: mails from known customers then land in their history.</source>
+        <translation>Postfächer werden hier eingerichtet, sobald der Mail-Empfang Teil dieser Version ist: Mails bekannter Kunden landen dann in ihrem Verlauf.</translation>
+    </message>
+    <message>
+        <source>Caller pop-up</source>
+        <translation>Anrufer-Pop-up</translation>
+    </message>
+    <message>
+        <source>bottom right</source>
+        <translation>unten rechts</translation>
+    </message>
+    <message>
+        <source>top right</source>
+        <translation>oben rechts</translation>
+    </message>
+    <message>
+        <source>bottom left</source>
+        <translation>unten links</translation>
+    </message>
+    <message>
+        <source>top left</source>
+        <translation>oben links</translation>
+    </message>
+    <message>
+        <source>Screen corner:</source>
+        <translation>Bildschirmecke:</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <source>Close a missed call after:</source>
+        <translation>Verpassten Anruf schließen nach:</translation>
+    </message>
+    <message>
+        <source>Always on top of other windows</source>
+        <translation>Immer über anderen Fenstern</translation>
+    </message>
+    <message>
+        <source>Calls shown at once:</source>
+        <translation>Gleichzeitig angezeigte Anrufe:</translation>
+    </message>
+    <message>
+        <source>as the system</source>
+        <translation>wie das System</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>Sprache:</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde …</translation>
+    </message>
+    <message>
+        <source>Connected; the database is ready.</source>
+        <translation>Verbunden; die Datenbank ist bereit.</translation>
+    </message>
+    <message>
+        <source>Connected; the database is empty and is set up at the start.</source>
+        <translation>Verbunden; die Datenbank ist leer und wird beim Start eingerichtet.</translation>
+    </message>
+    <message>
+        <source>Connected, but the database needs another schema version (desktop-crm db upgrade).</source>
+        <translation>Verbunden, aber die Datenbank braucht eine andere Schemaversion (desktop-crm db upgrade).</translation>
+    </message>
+    <message>
+        <source>Failed: {reason}</source>
+        <translation>Fehlgeschlagen: {reason}</translation>
     </message>
 </context>
 <context>
