@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,7 @@ def ask_load_demo_data(parent: QWidget, *, empty: bool = True) -> bool:
 
 class MainWindow(QMainWindow):
     SEARCH_DELAY_MS = 150
+    FIRST_PAGE = 400  # ids of the whole list shown before the rest has arrived
     #: the first search (the whole list) has been shown
     loaded = Signal()
 
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self._search_text = ""
         self._search_generation = 0
         self.searching = False
+        self.loading_rest = False
         self._loaded_once = False
         self._pending_keys: list[tuple[Qt.Key, Qt.KeyboardModifier]] = []
         self._load_failed = False
@@ -415,7 +418,8 @@ class MainWindow(QMainWindow):
         self.searching = True
 
         def work(_context: TaskContext) -> SearchResult:
-            return reader.search(text)
+            # the whole list: its first screen at once, the other ids after (_load_rest)
+            return reader.first_page(self.FIRST_PAGE) if not text else reader.search(text)
 
         def done(result: SearchResult) -> None:
             if generation != self._search_generation:
@@ -425,6 +429,8 @@ class MainWindow(QMainWindow):
                 self.statusBar().clearMessage()
             self._load_failed = False
             self._show_result(result)
+            if not text and len(result.ids) < result.total:
+                self._load_rest(generation, len(result.ids))
             self._replay_keys()
             if not self._loaded_once:
                 self._loaded_once = True
@@ -444,6 +450,34 @@ class MainWindow(QMainWindow):
                 self.loaded.emit()
 
         self.tasks.run(work, on_done=done, on_error=failed, name="search")
+
+    def _load_rest(self, generation: int, shown: int) -> None:
+        """The ids after the first screen of the whole list, appended when they arrive."""
+        reader = self.reader
+        self.loading_rest = True
+
+        def work(_context: TaskContext) -> array[int]:
+            return reader.all_ids()
+
+        def done(ids: array[int]) -> None:
+            self.loading_rest = False
+            if generation != self._search_generation:
+                return  # the user searched meanwhile
+            current = self.contact_model.ids
+            if list(ids[: len(current)]) != current:
+                self.contact_model.set_ids(ids)  # changed meanwhile: show what is there now
+            else:
+                self.contact_model.extend_ids(ids[len(current) :])
+            self._update_count(SearchResult([], len(ids), truncated=False), shown=len(ids))
+
+        def failed(exc: BaseException) -> None:
+            self.loading_rest = False
+            if isinstance(exc, _LOAD_ERRORS):
+                self._load_error(exc, "loading the contact list failed")
+            else:
+                log.error("loading the contact list failed", exc_info=exc)
+
+        self.tasks.run(work, on_done=done, on_error=failed, name="contact-list")
 
     def _replay_keys(self) -> None:
         """Arrow keys pressed while the search ran move through its results now."""
@@ -476,9 +510,9 @@ class MainWindow(QMainWindow):
             self._show_contact(result.ids[row])
         self.contact_table.scrollTo(self.contact_model.index(row, 0))
 
-    def _update_count(self, result: SearchResult) -> None:
+    def _update_count(self, result: SearchResult, *, shown: int | None = None) -> None:
         text = self.tr("{shown} of {total} contacts shown").format(
-            shown=len(result.ids), total=result.total
+            shown=len(result.ids) if shown is None else shown, total=result.total
         )
         if result.truncated:
             text += " " + self.tr("(first {limit} matches; refine the search)").format(

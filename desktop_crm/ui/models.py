@@ -97,6 +97,16 @@ class _LazyTable(_ReadOnlyTable):
         self._rows.clear()
         self.endResetModel()
 
+    def extend_ids(self, more: Sequence[int]) -> None:
+        """Append ids (the rest of a list whose first screen is shown): no reset, so the
+        selection and the scroll position stay."""
+        if not more:
+            return
+        first = len(self._ids)
+        self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
+        self._ids.extend(more)
+        self.endInsertRows()
+
     def record_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None
 

@@ -7,6 +7,7 @@ without sharing a session with the GUI thread.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,14 +111,29 @@ class CrmReader:
 
         A typed number or e-mail address goes through the caller/sender resolution first, so
         the best match ranks on top and a company's switchboard lists its people; name and
-        prefix matches follow.
+        prefix matches follow. An empty search is every contact (:meth:`all_ids`).
         """
+        if not text.strip():
+            with self.db.session() as session:
+                ids = list(queries.all_contact_ids(session))
+                return SearchResult(ids, len(ids), truncated=False)
         with self.db.session() as session:
             ids = self._resolved(session, text)
-            more = queries.contact_ids(session, text, limit=SEARCH_LIMIT if text.strip() else None)
-            ids = list(dict.fromkeys([*ids, *more]))[: SEARCH_LIMIT if text.strip() else None]
+            more = queries.quick_contact_ids(session, text, limit=SEARCH_LIMIT)
+            ids = list(dict.fromkeys([*ids, *more]))[:SEARCH_LIMIT]
             total = queries.count_contacts(session)
-        return SearchResult(ids, total, truncated=bool(text.strip()) and len(ids) >= SEARCH_LIMIT)
+        return SearchResult(ids, total, truncated=len(ids) >= SEARCH_LIMIT)
+
+    def first_page(self, limit: int) -> SearchResult:
+        """The first contacts in name order and how many there are: the list's first screen."""
+        with self.db.session() as session:
+            ids = queries.first_contact_ids(session, limit)
+            total = queries.count_contacts(session) if len(ids) >= limit else len(ids)
+        return SearchResult(ids, total, truncated=False)
+
+    def all_ids(self) -> array[int]:
+        with self.db.session() as session:
+            return queries.all_contact_ids(session)
 
     def _resolved(self, session: Session, text: str) -> list[int]:
         text = text.strip()

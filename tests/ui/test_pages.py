@@ -106,3 +106,22 @@ def test_the_calls_page_lists_calls_newest_first_and_filters_missed(
     assert window.pages.currentIndex() == window.CONTACTS
     assert window.contact_view.contact_id == data.bernd
     assert Qt  # used for typing of the flags above
+
+
+def test_the_whole_list_shows_its_first_screen_then_the_rest_without_a_reset(
+    open_window: OpenWindow, qtbot: Any, sqlite_db: Database, monkeypatch: Any
+) -> None:
+    from tests.ui.conftest import seed
+
+    seed(sqlite_db)
+    monkeypatch.setattr(MainWindow, "FIRST_PAGE", 40)
+    window = open_window(sqlite_db)
+    qtbot.waitUntil(lambda: window.contact_model.rowCount() == 250, timeout=10_000)
+    assert window.count_label.text() == "250 of 250 contacts shown"
+    assert window.contact_table.currentIndex().row() == 0  # the selection stayed
+    ids = window.contact_model.ids
+    with sqlite_db.session() as s:
+        from desktop_crm.data import queries
+
+        assert ids == list(queries.all_contact_ids(s))
+        assert ids == queries.contact_ids(s)  # the same order as the query the services use
