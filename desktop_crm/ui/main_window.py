@@ -237,9 +237,10 @@ class MainWindow(QMainWindow):
             self.navigation.addItem(QListWidgetItem(text))
         fm = self.fontMetrics()
         self.navigation.setFixedWidth(
-            max(fm.horizontalAdvance(self.navigation.item(i).text()) for i in range(5)) + 40
+            max(fm.horizontalAdvance(self.navigation.item(i).text()) for i in range(5)) + 48
         )
-        self.navigation.setSpacing(2)
+        self.navigation.setSpacing(1)
+        self.navigation.setStyleSheet("QListWidget#navigation::item { padding: 5px 8px; }")
         self.navigation.currentRowChanged.connect(self.show_page)
         self.navigation.setCurrentRow(self.CONTACTS)
 
@@ -258,6 +259,7 @@ class MainWindow(QMainWindow):
 
         self.telephony_label = QLabel()
         self.telephony_label.setObjectName("telephonyStatus")
+        self.telephony_label.setContentsMargins(12, 0, 4, 0)
         self.statusBar().addPermanentWidget(self.telephony_label)
 
         self._build_menus()

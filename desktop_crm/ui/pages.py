@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_crm.data.models import Direction, InteractionKind
 from desktop_crm.data.queries import CardTicket
 
 from . import labels
@@ -140,14 +141,28 @@ class OrganizationsPage(QWidget):
         self.history_view = QTableView()
         self.history_view.setObjectName("organizationHistory")
         self.history_view.setModel(self.history_model)
-        self.history_view.verticalHeader().hide()
-        self.history_view.setShowGrid(False)
-        self.history_view.setAlternatingRowColors(True)
+        self.history_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.history_view.horizontalHeader().setStretchLastSection(True)
-        self.history_view.setColumnWidth(
-            HistoryModel.TIME, fm.horizontalAdvance("28.08.2088 18:88") + 20
+        self.history_view.setAlternatingRowColors(True)
+        self.history_view.setShowGrid(False)
+        self.history_view.setWordWrap(False)
+        rows = self.history_view.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(fm.height() + 8)
+        header = self.history_view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setStretchLastSection(True)
+        sample = " · ".join(
+            (labels.direction(Direction.OUTBOUND), labels.outcome("missed", Direction.OUTBOUND))
         )
+        for column, text in (
+            (HistoryModel.KIND, labels.interaction_kind(InteractionKind.MEETING)),
+            (HistoryModel.TIME, "28.08.2088 18:88"),
+            (HistoryModel.DIRECTION, sample + " · 88:88"),
+        ):
+            self.history_view.setColumnWidth(column, fm.horizontalAdvance(text) + 20)
         layout.addWidget(self.history_view, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)

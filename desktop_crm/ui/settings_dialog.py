@@ -70,6 +70,7 @@ class SettingsDialog(QDialog):
 
         self.navigation = QListWidget()
         self.navigation.setObjectName("settingsNavigation")
+        self.navigation.setStyleSheet("QListWidget#settingsNavigation::item { padding: 5px 8px; }")
         self.stack = QStackedWidget()
         for title, page in (
             (self.tr("Database"), self._database_page()),
