@@ -122,6 +122,12 @@ class CallCentre(QObject):
                 sources.extend(build(entries))
             except (ValueError, OSError) as exc:
                 self._report(SourceStatus("settings", SourceState.FAILED, detail=str(exc)))
+        self.start_sources(sources)
+
+    def start_sources(self, sources: Sequence[CallSource]) -> None:
+        """Start the listener on ``sources`` (already built); failures are reported as status."""
+        if self.listener is not None:
+            return
         logger = CallLogger(self.db, self.rules)
         listener = Listener(sources, logger, self._announce, on_status=self.bridge.submit)
         try:

@@ -46,7 +46,9 @@ def main() -> int:
         for _ in range(10):
             app.processEvents()
 
-    window = open_main_window(app, db, settings, is_default_database=False, confirm=lambda _w: False)
+    window = open_main_window(
+        app, db, settings, is_default_database=False, confirm=lambda _w: False
+    )
     window.resize(1280, 780)
     wait(lambda: window.contact_model.rowCount() > 0)
 
