@@ -34,7 +34,6 @@ from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
 from desktop_crm.data.history import InteractionInput
-from desktop_crm.data.importing import ImportReport
 from desktop_crm.data.models import Direction, InteractionKind
 from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
@@ -56,6 +55,7 @@ from .tray import CallTray
 
 if TYPE_CHECKING:
     from desktop_crm.data.demo import DemoSummary
+    from desktop_crm.data.importing import ImportReport
 
 log = logging.getLogger(__name__)
 

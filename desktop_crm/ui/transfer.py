@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
@@ -21,11 +21,15 @@ from PySide6.QtWidgets import (
 
 from desktop_crm.data import queries
 from desktop_crm.data.db import Database
-from desktop_crm.data.exporting import Format, export_contacts
-from desktop_crm.data.importing import ImportReport, import_file
+
+if TYPE_CHECKING:
+    # imported when an import or export runs: their parsers (vobject, phonenumbers' geodata)
+    # cost 0.4 s at start
+    from desktop_crm.data.importing import ImportReport
 
 from .tasks import Progress, Task, TaskCancelled, TaskContext, TaskRunner
 
+Format = Literal["csv", "vcard", "json"]
 EXPORT_FORMATS: dict[str, Format] = {".csv": "csv", ".vcf": "vcard", ".json": "json"}
 
 
@@ -190,6 +194,8 @@ class Transfers(QObject):
         db, region = self.db, self.home_region
 
         def work(context: TaskContext) -> list[ImportReport]:
+            from desktop_crm.data.importing import import_file
+
             reports = []
             for number, path in enumerate(paths, start=1):
                 label = self.tr("Importing {file} ({number} of {count})…")
@@ -240,6 +246,8 @@ class Transfers(QObject):
         db = self.db
 
         def work(context: TaskContext) -> int:
+            from desktop_crm.data.exporting import export_contacts
+
             with db.session() as session:
                 total = queries.count_contacts(session)
             partial = path.with_name(path.name + ".part")
