@@ -24,7 +24,7 @@ from desktop_crm.data.models import CallerPick, Interaction, InteractionKind, Ti
 from desktop_crm.data.records import ContactInput, PhoneInput
 from desktop_crm.identify.resolve import Channel, Match, MatchedRecord, Reason, RecordKind
 from desktop_crm.identify.resolve import Resolution as Res
-from desktop_crm.ui.call_dialogs import NewTicketDialog, SimulateCallDialog
+from desktop_crm.ui.call_dialogs import FindContactDialog, NewTicketDialog, SimulateCallDialog
 from desktop_crm.ui.calls import CallUpdate
 from desktop_crm.ui.contact_form import ContactDialog
 from desktop_crm.ui.main_window import MainWindow
@@ -317,3 +317,26 @@ def test_states_are_followed_and_calls_never_seen_ringing_are_ignored(qtbot: Any
         popup.apply([_update("y", state)])
         texts.append(popup.visible_cards()[0].state_label.text())
     assert texts == ["Incoming call", "Answered elsewhere"]
+
+
+def test_add_the_number_of_an_unknown_caller_to_an_existing_contact(
+    open_window: OpenWindow, qtbot: Any, sqlite_db: Database
+) -> None:
+    data = seed_small(sqlite_db)
+    window = open_window(sqlite_db)
+    ring(window, "+493055501234")
+    card = wait_card(qtbot, window, lambda c: c.name_label.text() == "Unknown caller")
+    qtbot.mouseClick(card.add_number_button, Qt.MouseButton.LeftButton)
+    dialog = window.findChild(FindContactDialog)
+    assert dialog is not None
+    assert dialog.windowTitle() == "Add +49 30 55501234 to which contact?"
+    qtbot.keyClicks(dialog.search_edit, "Zimmer")
+    qtbot.waitUntil(lambda: dialog.result_list.count() == 1, timeout=3000)
+    dialog.result_list.setCurrentRow(0)
+    assert dialog.ok_button.isEnabled()
+    dialog.accept()
+    qtbot.waitUntil(
+        lambda: "added to the contact" in window.statusBar().currentMessage(), timeout=3000
+    )
+    with sqlite_db.session() as s:
+        assert queries.contacts_by_phone(s, "030 55501234") == [data.bernd]
