@@ -47,7 +47,7 @@ from .errors import describe_error
 from .models import ContactTableModel
 from .pages import CallsPage, OrganizationsPage, PlaceholderPage
 from .popup import CallerPopup, CallInfo, popup_options
-from .reader import SEARCH_LIMIT, CrmReader, SearchResult
+from .reader import SEARCH_LIMIT, ContactDetail, CrmReader, HistoryEntry, SearchResult
 from .settings_dialog import SettingsDialog
 from .tasks import Progress, Task, TaskContext, TaskRunner
 from .transfer import Transfers
@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self._search_generation = 0
         self.searching = False
         self.loading_rest = False
+        self.detail_loading = False
+        self._detail_generation = 0
         self._loaded_once = False
         self._pending_keys: list[tuple[Qt.Key, Qt.KeyboardModifier]] = []
         self._load_failed = False
@@ -531,18 +533,34 @@ class MainWindow(QMainWindow):
             self._show_contact(contact_id)
 
     def _show_contact(self, contact_id: int) -> None:
+        """Read the contact's 360° view in the background; the newest selection wins."""
         self._shown_id = contact_id
-        try:
-            detail = self.reader.contact(contact_id)
-            entries = self.reader.history(contact_id)
-        except NotFound as exc:
+        self._detail_generation += 1
+        generation = self._detail_generation
+        reader = self.reader
+        self.detail_loading = True
+
+        def work(_context: TaskContext) -> tuple[ContactDetail, list[HistoryEntry]]:
+            return reader.contact(contact_id), reader.history(contact_id)
+
+        def done(result: tuple[ContactDetail, list[HistoryEntry]]) -> None:
+            if generation != self._detail_generation:
+                return
+            self.detail_loading = False
+            self.contact_view.show_contact(*result)
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._detail_generation:
+                return
+            self.detail_loading = False
+            if not isinstance(exc, NotFound):
+                if isinstance(exc, _LOAD_ERRORS):
+                    self._load_error(exc, "loading a contact failed")
+                else:
+                    log.error("loading a contact failed", exc_info=exc)
             self.contact_view.show_hint(describe_error(exc))
-            return
-        except _LOAD_ERRORS as exc:
-            self._load_error(exc, "loading a contact failed")
-            self.contact_view.show_hint(describe_error(exc))
-            return
-        self.contact_view.show_contact(detail, entries)
+
+        self.tasks.run(work, on_done=done, on_error=failed, name="contact")
 
     @property
     def load_failed(self) -> bool:

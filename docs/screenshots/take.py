@@ -55,13 +55,13 @@ def main() -> int:
     # a record with an organization, colleagues, history and an open ticket
     window.search_box.setText("Böhm")
     window.run_search()
-    wait(lambda: not window.searching)
+    wait(lambda: not window.searching and not window.detail_loading)
     contact_id = window.contact_view.contact_id
     assert contact_id is not None
     with db.session() as s:
         records.create_ticket(s, "Wartungsvertrag verlängern", contact_id=contact_id)
     window.reload()
-    wait(lambda: not window.searching)
+    wait(lambda: not window.searching and not window.detail_loading)
     window.grab().save(str(OUT / f"main-window{suffix}.png"))
 
     window.navigation.setCurrentRow(window.ORGANIZATIONS)

@@ -77,7 +77,7 @@ def open_window(
         qtbot.addWidget(window)  # closed at the end of the test, which stops its workers
         qtbot.waitExposed(window)
         # the list is read in the background; tests start once it is shown
-        qtbot.waitUntil(lambda: window._loaded_once, timeout=10_000)
+        qtbot.waitUntil(lambda: window._loaded_once and not window.detail_loading, timeout=10_000)
         return window
 
     return open_

@@ -40,6 +40,7 @@ def test_numbers_are_read_and_formatted_as_typed_and_the_raw_text_is_kept(
     dialog.last_name_edit.setText("Huber")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.record_dialog is None, timeout=5000)
+    qtbot.waitUntil(lambda: window.contact_view.contact_id is not None)
     with sqlite_db.session() as s:
         contact = records.get_contact(s, window.contact_view.contact_id or 0)
         assert contact.last_name == "Huber"
@@ -72,7 +73,7 @@ def test_duplicates_are_pointed_out_before_saving_with_a_link(
     assert "Bernd Zimmermann" in dialog.duplicate_label.text()
     assert "same number" in dialog.duplicate_label.text()
     dialog.duplicate_label.linkActivated.emit(f"contact:{data.bernd}")
-    assert window.contact_view.contact_id == data.bernd
+    qtbot.waitUntil(lambda: window.contact_view.contact_id == data.bernd)
 
     dialog.phone_rows[0].edit.clear()
     dialog.first_name_edit.setText("Anna")
@@ -174,6 +175,7 @@ def test_cancelling_delete_keeps_the_contact(
     data = seed_small(sqlite_db)
     window = open_window(sqlite_db)
     window.contact_table.selectRow(window.contact_model.row_of(data.bernd))
+    qtbot.waitUntil(lambda: not window.detail_loading)
     dialog = window.delete_current_contact()
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.message_box is not None, timeout=3000)
@@ -210,6 +212,7 @@ def test_the_contact_view_adds_notes_and_logs_calls_and_filters_by_kind(
     data = seed_small(sqlite_db)
     window = open_window(sqlite_db)
     window.contact_table.selectRow(window.contact_model.row_of(data.anna))
+    qtbot.waitUntil(lambda: not window.detail_loading)
     view = window.contact_view
     assert view.history_model.rowCount() == 4
     view.kind_filter.setCurrentIndex(view.kind_filter.findText("Call"))

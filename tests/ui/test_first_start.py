@@ -57,6 +57,7 @@ def test_yes_loads_demo_data_in_the_background(
     assert window.count_label.text() == f"{DEMO_CONTACTS} of {DEMO_CONTACTS} contacts shown"
     assert window.progress_dialog is None and window.demo_task is None
     assert window.statusBar().currentMessage().startswith("Demo data loaded: 250 contacts")
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert window.contact_view.contact_id == window.contact_model.contact_id(0)
 
 

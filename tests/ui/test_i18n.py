@@ -156,6 +156,7 @@ def test_the_main_window_speaks_german(
     # look at a few contacts, so many kinds of history entries and fields are on screen
     for row in range(0, min(window.contact_model.rowCount(), 60), 6):
         window.contact_table.selectRow(row)
+        qtbot.waitUntil(lambda: not window.detail_loading)
         chrome, data = _visible_texts(window)
         _assert_german(chrome, data)
     assert window.contact_view.history_label.text().startswith("Verlauf")

@@ -104,22 +104,25 @@ def test_arrow_keys_in_the_search_box_move_through_the_list(
     window = open_window(sqlite_db)
     assert window.contact_table.currentIndex().row() == 0
     qtbot.keyClick(window.search_box, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: not window.searching and not window.detail_loading)
     assert window.contact_table.currentIndex().row() == 1
     assert window.contact_view.name_label.text() == "Clara Schmidt"
 
 
 def test_selecting_a_contact_shows_its_history_newest_first(
-    open_window: OpenWindow, db: Database
+    open_window: OpenWindow, qtbot: Any, db: Database
 ) -> None:
     data = seed_small(db)
     window = open_window(db)
     window.contact_table.selectRow(window.contact_model.row_of(data.bernd))
+    qtbot.waitUntil(lambda: not window.detail_loading)
     view: ContactView = window.contact_view
     assert view.name_label.text() == "Bernd Zimmermann"
     assert view.history_model.rowCount() == 0
     assert view.history_label.text() == "History: no entries yet"
 
     window.contact_table.selectRow(window.contact_model.row_of(data.anna))
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert view.name_label.text() == "Anna Schäfer"
     assert view.subtitle_label.text() == "Einkauf · Müller Anlagenbau GmbH"
     values = [label.text() for label in view.findChildren(type(view.name_label), "fieldValue")]
@@ -162,7 +165,7 @@ def test_reload_shows_changes_of_the_selected_contact(
             ),
         )
     window.reload_action.trigger()
-    qtbot.waitUntil(lambda: not window.searching)
+    qtbot.waitUntil(lambda: not window.searching and not window.detail_loading)
     assert window.contact_view.contact_id == data.anna
     assert window.contact_view.history_model.rowCount() == 5
 

@@ -77,6 +77,7 @@ def test_the_organization_page_is_a_360_degree_view(
     assert page.history_model.rowCount() == 4  # the history of its people
     page._link(f"contact:{data.anna}")
     assert window.pages.currentIndex() == window.CONTACTS
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert window.contact_view.contact_id == data.anna
     # the contact's 360° view names the organization's open tickets and colleagues
     values = [w.text() for w in window.contact_view.findChildren(QLabel, "fieldValue")]
@@ -104,6 +105,7 @@ def test_the_calls_page_lists_calls_newest_first_and_filters_missed(
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=5000)
     page.table.doubleClicked.emit(page.model.index(0, 0))
     assert window.pages.currentIndex() == window.CONTACTS
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert window.contact_view.contact_id == data.bernd
     assert Qt  # used for typing of the flags above
 

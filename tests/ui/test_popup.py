@@ -107,6 +107,7 @@ def test_a_known_caller_pops_up_with_data_and_the_note_lands_in_the_call_history
 
     # open record brings the contact into the main window
     qtbot.mouseClick(card.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert window.contact_view.contact_id == data.anna
 
 
