@@ -26,7 +26,6 @@ from desktop_crm.cti.calllog import CallLogger, ResolvedCall
 from desktop_crm.cti.events import (
     CallDirection,
     CallSource,
-    CallState,
     SourceProblem,
     SourceState,
     SourceStatus,
@@ -257,8 +256,3 @@ class CallCentre(QObject):
             return read_card(db, match)
 
         self.runner.run(work, on_done=on_done, on_error=on_error, name="caller-pick")
-
-
-def is_missed(update: CallUpdate) -> bool:
-    event = update.call.event
-    return event.state is CallState.MISSED and event.direction is CallDirection.INBOUND
