@@ -117,6 +117,33 @@ SECTIONS: dict[str, Section] = {
             ),
         ),
     ),
+    "popup": Section(
+        "popup",
+        "The caller pop-up of the desktop client.",
+        (
+            Setting(
+                "corner",
+                str,
+                "bottom-right",
+                "screen corner the pop-up appears in",
+                ("bottom-right", "top-right", "bottom-left", "top-left"),
+            ),
+            Setting(
+                "auto_close_seconds",
+                int,
+                10,
+                "seconds after a missed (or elsewhere answered) call until its card closes by "
+                "itself, unless the agent is typing a note into it; 0: never",
+            ),
+            Setting("always_on_top", bool, True, "keep the pop-up above other windows"),
+            Setting(
+                "max_cards",
+                int,
+                3,
+                "calls shown at once; further calls are counted, not stacked (1 to 6)",
+            ),
+        ),
+    ),
     "dialing": Section(
         "dialing",
         "How incoming caller numbers are read: home country and area, the PBX's habits.",
@@ -484,3 +511,64 @@ def describe() -> str:
             lines.append(f"# {s.key}: {s.type.__name__}{choices}: {s.description}")
         lines.append("")
     return "\n".join(lines)
+
+
+# --- writing the file (the settings dialog) -----------------------------------------------------
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value)
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+def dump_settings(settings: Settings) -> str:
+    """The settings as TOML: only values that differ from the defaults, sections in registry
+    order, each key with its description as a comment. Checked against the registry first."""
+    lines = [
+        "# desktop_crm settings, written by the settings dialog (desktop-crm config show)",
+        "",
+    ]
+    for name, sec in SECTIONS.items():
+        tables = settings.lists.get(name, []) if sec.many else [settings.values.get(name, {})]
+        for table in tables:
+            written = {
+                k: v
+                for k, v in table.items()
+                if sec.many or (s := sec.setting(k)) is None or v != s.default
+            }
+            if not written and not sec.many:
+                continue
+            lines.append(f"[[{name}]]" if sec.many else f"[{name}]")
+            for key, value in written.items():
+                setting = sec.setting(key)
+                if setting is None:
+                    raise SettingsError(f"[{name}] {key}: not a known setting")
+                if problem := setting.check(value):
+                    raise SettingsError(f"[{name}] {key}: {problem}")
+                lines.append(f"# {setting.description}")
+                lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def save_settings(settings: Settings) -> None:
+    """Write ``settings`` to its file (atomically: a crash leaves the old file, not half of one).
+
+    Passwords are never written here; they go to the keyring (:mod:`desktop_crm.secrets`).
+    """
+    text = dump_settings(settings)
+    parse_settings(text, settings.path)  # what we write must read back
+    settings.path.parent.mkdir(parents=True, exist_ok=True)
+    partial = settings.path.with_name(settings.path.name + ".new")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, settings.path)
+    settings.file_exists = True

@@ -12,6 +12,7 @@ digits reversed, so "ends with these digits" is a prefix range on an index, neve
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -188,3 +189,13 @@ def format_international(e164: str | None, extension: str | None = None) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@functools.lru_cache(maxsize=8192)
+def normalize_phone_cached(raw: str, region: str = "DE") -> NormalizedPhone:
+    """:func:`normalize_phone`, remembered for the last few thousand numbers.
+
+    The importer reads every number twice (checking the row, then writing it); parsing with
+    phonenumbers is the most expensive step of an import, so the second reading is free.
+    """
+    return normalize_phone(raw, region)

@@ -7,15 +7,31 @@ shows. Search uses indexed prefix ranges only (``sort_key``, ``normalized``, ``s
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
-from .models import Contact, EmailAddress, Organization, PhoneNumber
+from .models import (
+    Contact,
+    Direction,
+    EmailAddress,
+    Interaction,
+    InteractionKind,
+    Organization,
+    PhoneNumber,
+    Tag,
+    Ticket,
+    TicketPriority,
+    TicketStatus,
+    contact_tag,
+    organization_tag,
+)
 from .phone import digits_only, normalize_phone
 from .records import sort_key
 
@@ -250,3 +266,438 @@ def contacts_by_phone(session: Session, raw: str, region: str = "DE") -> list[in
             )
         )
     )
+
+
+# --- the caller pop-up ---------------------------------------------------------------------------
+
+#: Ticket states that count as open on the pop-up and the record view.
+OPEN_TICKET_STATES = (
+    TicketStatus.NEW,
+    TicketStatus.OPEN,
+    TicketStatus.WAITING_CUSTOMER,
+    TicketStatus.WAITING_THIRD_PARTY,
+)
+CARD_HISTORY = 5
+CARD_TICKETS = 5
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    """One history line on the pop-up."""
+
+    id: int
+    kind: InteractionKind
+    occurred_at: datetime
+    direction: Direction
+    outcome: str
+    duration_seconds: int | None
+    text: str  # subject, else the first line of the body, else the number
+
+
+@dataclass(frozen=True)
+class CardTicket:
+    id: int
+    number: str
+    subject: str
+    status: TicketStatus
+    priority: TicketPriority
+
+
+@dataclass(frozen=True)
+class CallerCard:
+    """What the pop-up shows about a known caller beyond the match itself (plain values).
+
+    Read in the listener's thread (its own session) so the GUI thread only renders.
+    """
+
+    kind: str  # "contact" or "organization"
+    id: int
+    important_tags: tuple[str, ...]
+    notes: str
+    history: tuple[CardEntry, ...]
+    tickets: tuple[CardTicket, ...]
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0]
+
+
+def caller_card(
+    session: Session, *, contact_id: int | None = None, organization_id: int | None = None
+) -> CallerCard | None:
+    """Important tags, notes, the last five history entries and the open tickets of a record.
+
+    Four indexed queries; None when the record does not exist (any more).
+    """
+    if contact_id is not None:
+        notes = session.scalar(select(Contact.notes).where(Contact.id == contact_id))
+        if notes is None:
+            return None
+        tags = session.scalars(
+            select(Tag.name)
+            .join(contact_tag, contact_tag.c.tag_id == Tag.id)
+            .where(contact_tag.c.contact_id == contact_id, Tag.important.is_(True))
+            .order_by(Tag.name)
+        )
+        owner: ColumnElement[bool] = Interaction.contact_id == contact_id
+        ticket_owner: ColumnElement[bool] = Ticket.contact_id == contact_id
+        kind, record_id = "contact", contact_id
+    elif organization_id is not None:
+        notes = session.scalar(select(Organization.notes).where(Organization.id == organization_id))
+        if notes is None:
+            return None
+        tags = session.scalars(
+            select(Tag.name)
+            .join(organization_tag, organization_tag.c.tag_id == Tag.id)
+            .where(organization_tag.c.organization_id == organization_id, Tag.important.is_(True))
+            .order_by(Tag.name)
+        )
+        owner = Interaction.organization_id == organization_id
+        ticket_owner = Ticket.organization_id == organization_id
+        kind, record_id = "organization", organization_id
+    else:
+        raise ValueError("a caller card is for a contact or an organization")
+    entries = session.execute(
+        select(
+            Interaction.id,
+            Interaction.kind,
+            Interaction.occurred_at,
+            Interaction.direction,
+            Interaction.outcome,
+            Interaction.duration_seconds,
+            Interaction.subject,
+            Interaction.body,
+            Interaction.remote,
+        )
+        .where(owner)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(CARD_HISTORY)
+    ).all()
+    tickets = session.execute(
+        select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.priority)
+        .where(ticket_owner, Ticket.status.in_(OPEN_TICKET_STATES))
+        .order_by(Ticket.id.desc())
+        .limit(CARD_TICKETS)
+    ).all()
+    return CallerCard(
+        kind=kind,
+        id=record_id,
+        important_tags=tuple(tags),
+        notes=notes,
+        history=tuple(
+            CardEntry(i, k, at, d, o, dur, subject or _first_line(body) or remote)
+            for i, k, at, d, o, dur, subject, body, remote in entries
+        ),
+        tickets=tuple(CardTicket(*t) for t in tickets),
+    )
+
+
+# --- duplicates, pointed out while a record is edited --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    kind: str  # "contact" or "organization"
+    id: int
+    name: str
+    why: str  # "name", "number", "email", "address" or "customer_number"
+
+
+DUPLICATE_LIMIT = 5
+
+
+def contact_duplicates(
+    session: Session,
+    *,
+    first_name: str = "",
+    last_name: str = "",
+    e164s: Sequence[str] = (),
+    emails: Sequence[str] = (),
+    street: str = "",
+    postal_code: str = "",
+    exclude_id: int | None = None,
+) -> list[Duplicate]:
+    """Other contacts with the same name, number, e-mail or address; each query on an index.
+
+    ``emails`` are lower-cased addresses, ``e164s`` normalised numbers. The address is compared
+    on the contacts of the same name key or the same postal code only (no full scan).
+    """
+    found: dict[int, str] = {}
+
+    def add(ids: Any, why: str) -> None:
+        for contact_id in ids:
+            if contact_id is not None and contact_id != exclude_id:
+                found.setdefault(contact_id, why)
+
+    key = sort_key(last_name, first_name)
+    if key and (first_name.strip() and last_name.strip()):
+        add(
+            session.scalars(
+                select(Contact.id).where(Contact.sort_key == key).limit(DUPLICATE_LIMIT)
+            ),
+            "name",
+        )
+    if e164s:
+        add(
+            session.scalars(
+                select(PhoneNumber.contact_id)
+                .where(PhoneNumber.e164.in_(list(e164s)), PhoneNumber.contact_id.is_not(None))
+                .limit(DUPLICATE_LIMIT)
+            ),
+            "number",
+        )
+    if emails:
+        add(
+            session.scalars(
+                select(EmailAddress.contact_id)
+                .where(
+                    EmailAddress.normalized.in_(list(emails)),
+                    EmailAddress.contact_id.is_not(None),
+                )
+                .limit(DUPLICATE_LIMIT)
+            ),
+            "email",
+        )
+    if street.strip() and postal_code.strip() and key:
+        add(
+            session.scalars(
+                select(Contact.id)
+                .where(
+                    _prefix_range(Contact.sort_key, key.split()[0]),
+                    Contact.street == street.strip(),
+                    Contact.postal_code == postal_code.strip(),
+                )
+                .limit(DUPLICATE_LIMIT)
+            ),
+            "address",
+        )
+    ids = list(found)[: DUPLICATE_LIMIT * 2]
+    rows = contact_rows(session, ids)
+    return [
+        Duplicate("contact", i, rows[i].name or rows[i].phone or rows[i].email, found[i])
+        for i in ids
+        if i in rows
+    ]
+
+
+def organization_duplicates(
+    session: Session,
+    *,
+    name: str = "",
+    customer_number: str = "",
+    e164s: Sequence[str] = (),
+    exclude_id: int | None = None,
+) -> list[Duplicate]:
+    """Other organizations with the same name, customer number or number."""
+    found: dict[int, str] = {}
+
+    def add(ids: Any, why: str) -> None:
+        for org_id in ids:
+            if org_id is not None and org_id != exclude_id:
+                found.setdefault(org_id, why)
+
+    key = sort_key(name)
+    if key:
+        add(
+            session.scalars(
+                select(Organization.id).where(Organization.sort_key == key).limit(DUPLICATE_LIMIT)
+            ),
+            "name",
+        )
+    if customer_number.strip():
+        add(
+            session.scalars(
+                select(Organization.id).where(
+                    Organization.customer_number == customer_number.strip()
+                )
+            ),
+            "customer_number",
+        )
+    if e164s:
+        add(
+            session.scalars(
+                select(PhoneNumber.organization_id)
+                .where(PhoneNumber.e164.in_(list(e164s)), PhoneNumber.organization_id.is_not(None))
+                .limit(DUPLICATE_LIMIT)
+            ),
+            "number",
+        )
+    ids = list(found)[: DUPLICATE_LIMIT * 2]
+    rows = organization_rows(session, ids)
+    return [Duplicate("organization", i, rows[i].name, found[i]) for i in ids if i in rows]
+
+
+def organization_choices(session: Session, text: str, limit: int = 20) -> list[tuple[int, str]]:
+    """(id, name) of organizations whose name starts with ``text``, for a picker."""
+    return (
+        [
+            (oid, name)
+            for oid, name in session.execute(
+                select(Organization.id, Organization.name)
+                .where(_prefix_range(Organization.sort_key, sort_key(text)))
+                .order_by(Organization.sort_key, Organization.id)
+                .limit(limit)
+            )
+        ]
+        if sort_key(text)
+        else []
+    )
+
+
+# --- the Calls page and the 360° views ------------------------------------------------------------
+
+CALL_LIST_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class CallRow:
+    id: int
+    occurred_at: datetime
+    direction: Direction
+    outcome: str
+    duration_seconds: int | None
+    who: str  # the contact's name, else the organization's, else ""
+    remote: str  # the number as the phone system delivered it
+    contact_id: int | None
+    organization_id: int | None
+
+
+def call_ids(
+    session: Session, *, missed_only: bool = False, limit: int = CALL_LIST_LIMIT
+) -> list[int]:
+    """The latest calls, newest first (walks the occurred_at index backwards)."""
+    query = select(Interaction.id).where(Interaction.kind == InteractionKind.CALL)
+    if missed_only:
+        query = query.where(Interaction.outcome == "missed")
+    query = query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def call_rows(session: Session, ids: Sequence[int]) -> dict[int, CallRow]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(
+            Interaction.id,
+            Interaction.occurred_at,
+            Interaction.direction,
+            Interaction.outcome,
+            Interaction.duration_seconds,
+            Contact.title,
+            Contact.first_name,
+            Contact.last_name,
+            Organization.name,
+            Interaction.remote,
+            Interaction.contact_id,
+            Interaction.organization_id,
+        )
+        .outerjoin(Contact, Contact.id == Interaction.contact_id)
+        .outerjoin(Organization, Organization.id == Interaction.organization_id)
+        .where(Interaction.id.in_(list(ids)))
+    ).all()
+    out = {}
+    for iid, at, direction, outcome, duration, title, first, last, org, remote, cid, oid in rows:
+        person = " ".join(p for p in (title, first, last) if p)
+        out[iid] = CallRow(
+            iid, at, direction, outcome, duration, person or org or "", remote, cid, oid
+        )
+    return out
+
+
+def open_tickets(
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    organization_id: int | None = None,
+    limit: int = 20,
+) -> list[CardTicket]:
+    """Open tickets of a person, or of a company (its own and its people's)."""
+    query = select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.priority)
+    if contact_id is not None:
+        query = query.where(Ticket.contact_id == contact_id)
+    elif organization_id is not None:
+        query = query.where(Ticket.organization_id == organization_id)
+    else:
+        raise ValueError("open tickets of a contact or an organization")
+    query = query.where(Ticket.status.in_(OPEN_TICKET_STATES)).order_by(Ticket.id.desc())
+    return [CardTicket(*row) for row in session.execute(query.limit(limit))]
+
+
+# --- the contact list on a million contacts -------------------------------------------------------
+
+
+def all_contact_ids(session: Session) -> array[int]:
+    """Every contact id in name order, as a compact array (8 bytes an id).
+
+    Read straight from the driver's cursor: for a million rows SQLAlchemy's row objects cost
+    more than the index scan itself (the scan is covered by ``ix_contact_sort_key``, which holds
+    the rowid, so ``ORDER BY sort_key, id`` needs no sort).
+    """
+    statement = select(Contact.id).order_by(Contact.sort_key, Contact.id)
+    connection = session.connection()
+    sql = str(statement.compile(dialect=connection.dialect))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        ids: array[int] = array("q")
+        while chunk := cursor.fetchmany(50_000):
+            ids.extend(row[0] for row in chunk)
+    finally:
+        cursor.close()
+    return ids
+
+
+def first_contact_ids(session: Session, limit: int) -> list[int]:
+    """The first ``limit`` contacts in name order (the list's first screen, at once)."""
+    return list(
+        session.scalars(select(Contact.id).order_by(Contact.sort_key, Contact.id).limit(limit))
+    )
+
+
+def quick_contact_ids(session: Session, text: str, *, limit: int = 500) -> list[int]:
+    """:func:`find_contacts` for typing: every kind of match reads at most ``limit`` index
+    entries in its own order, so "Sch" on a million contacts costs as much as "Schmidt"; the
+    union is put in name order here. The first ``limit`` of each kind are found, so with more
+    matches than that the list is "the first matches" (refine the search), as before."""
+    text = text.strip()
+    if not text:
+        return []
+    selects: list[Select[Any]] = []
+    key = sort_key(text)
+    if key:
+        by_name = select(Contact.id).order_by(Contact.sort_key, Contact.id)
+        selects.append(by_name.where(_prefix_range(Contact.sort_key, key)))
+        parts = key.split()
+        if len(parts) == 2:
+            swapped = f"{parts[1]} {parts[0]}"
+            selects.append(by_name.where(_prefix_range(Contact.sort_key, swapped)))
+    lowered = text.lower()
+    if "@" in lowered or "." in lowered:
+        selects.append(
+            select(EmailAddress.contact_id)
+            .where(
+                _prefix_range(EmailAddress.normalized, lowered),
+                EmailAddress.contact_id.is_not(None),
+            )
+            .order_by(EmailAddress.normalized)
+        )
+    digits = digits_only(text)
+    if len(digits) >= MIN_SUFFIX_DIGITS and len(digits) * 2 >= len(text.replace(" ", "")):
+        selects.extend(_phone_selects(text, digits))
+    selects.append(
+        select(Contact.id)
+        .join(Organization, Contact.organization_id == Organization.id)
+        .where(Organization.customer_number == text)
+    )
+    found: dict[int, None] = {}
+    for statement in selects:
+        for contact_id in session.scalars(statement.limit(limit)):
+            if contact_id is not None:
+                found[contact_id] = None
+    if not found:
+        return []
+    keyed = sorted(
+        session.execute(select(Contact.id, Contact.sort_key).where(Contact.id.in_(list(found)))),
+        key=lambda row: (row[1], row[0]),
+    )
+    return [row[0] for row in keyed[:limit]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -563,3 +564,124 @@ def delete_organization(session: Session, organization_id: int, expected_version
     session.delete(org)
     session.flush()
     return detached
+
+
+# --- calls, as the pop-up edits them -----------------------------------------------------------
+
+
+def _call_entry(
+    session: Session, interaction_id: int | None, source: str, call_id: str
+) -> Interaction:
+    """The history row of a call: by id when known, else by the call's (source, Call-ID)."""
+    entry: Interaction | None = None
+    if interaction_id is not None:
+        entry = session.get(Interaction, interaction_id)
+    if entry is None and call_id:
+        entry = session.scalar(
+            select(Interaction).where(
+                Interaction.source == source, Interaction.external_id == call_id
+            )
+        )
+    if entry is None:
+        raise NotFound("the call is not in the history yet; try again in a moment")
+    return entry
+
+
+def add_call_note(
+    session: Session,
+    text: str,
+    *,
+    interaction_id: int | None = None,
+    source: str = "",
+    call_id: str = "",
+) -> int:
+    """Append an agent's note to a call's history entry; returns the entry's id.
+
+    The note goes below what the source wrote (line, caller ID name), separated by an empty
+    line, so nothing the phone system reported is lost; the call logger never rewrites the text.
+    """
+    text = text.strip()
+    if not text:
+        raise ValidationError("an empty note is not saved", field="note")
+    entry = _call_entry(session, interaction_id, source, call_id)
+    entry.body = f"{entry.body.rstrip()}\n\n{text}" if entry.body.strip() else text
+    session.flush()  # the mapper's version counter bumps the version
+    return entry.id
+
+
+def attach_call(
+    session: Session,
+    *,
+    contact_id: int | None = None,
+    organization_id: int | None = None,
+    interaction_id: int | None = None,
+    source: str = "",
+    call_id: str = "",
+) -> int:
+    """Attach a call's history entry to the record the agent picked; returns the entry's id."""
+    if (contact_id is None) == (organization_id is None):
+        raise ValueError("attach the call to a contact or an organization")
+    entry = _call_entry(session, interaction_id, source, call_id)
+    if contact_id is not None:
+        # read before changing the row: the query's autoflush would write it twice
+        contact_org = session.scalar(
+            select(Contact.organization_id).where(Contact.id == contact_id)
+        )
+        entry.contact_id, entry.organization_id = contact_id, contact_org
+    else:
+        entry.contact_id = None
+        entry.organization_id = organization_id
+    session.flush()
+    return entry.id
+
+
+def add_phone_to_contact(
+    session: Session,
+    contact_id: int,
+    raw: str,
+    kind: PhoneKind = PhoneKind.WORK,
+    *,
+    home_region: str = "DE",
+) -> Contact:
+    """Add a number to an existing contact (the pop-up's "add number to existing record")."""
+    contact = _load_contact(session, contact_id)
+    region = _country(contact.country) or home_region
+    row = phone_row(PhoneInput(raw, kind), region)
+    if row.e164 is not None and any(p.e164 == row.e164 for p in contact.phones):
+        return contact  # already there, in another spelling
+    contact.phones.append(row)
+    contact.version += 1
+    session.flush()
+    return contact
+
+
+def create_ticket(
+    session: Session,
+    subject: str,
+    *,
+    description: str = "",
+    contact_id: int | None = None,
+    organization_id: int | None = None,
+    channel: str = "phone",
+) -> Ticket:
+    """A new ticket for a caller (the pop-up's "new ticket"); numbered ``T-000042`` by its id."""
+    subject = subject.strip()
+    if not subject:
+        raise ValidationError("a ticket needs a subject", field="subject")
+    if organization_id is None and contact_id is not None:
+        organization_id = session.scalar(
+            select(Contact.organization_id).where(Contact.id == contact_id)
+        )
+    ticket = Ticket(
+        number=f"new-{uuid.uuid4().hex[:24]}",  # unique until the id is known
+        subject=subject,
+        description=description,
+        contact_id=contact_id,
+        organization_id=organization_id,
+        channel=channel,
+    )
+    session.add(ticket)
+    session.flush()
+    ticket.number = f"T-{ticket.id:06d}"
+    session.flush()
+    return ticket

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale
 
-from desktop_crm.data.models import Direction, InteractionKind, PhoneKind
+from desktop_crm.data.models import Direction, InteractionKind, PhoneKind, TicketStatus
 
 _CONTEXT = "Labels"
 
@@ -33,6 +33,8 @@ _DIRECTIONS = {
 _OUTCOMES = {
     "answered": QT_TRANSLATE_NOOP("Labels", "answered"),
     "missed": QT_TRANSLATE_NOOP("Labels", "missed"),
+    "answered_elsewhere": QT_TRANSLATE_NOOP("Labels", "answered elsewhere"),
+    "ringing": QT_TRANSLATE_NOOP("Labels", "ringing"),
     "not_reached": QT_TRANSLATE_NOOP("Labels", "not reached"),
     "busy": QT_TRANSLATE_NOOP("Labels", "busy"),
     "rejected": QT_TRANSLATE_NOOP("Labels", "rejected"),
@@ -54,6 +56,15 @@ _PHONE_KINDS = {
     PhoneKind.FAX: QT_TRANSLATE_NOOP("Labels", "Fax"),
     PhoneKind.SWITCHBOARD: QT_TRANSLATE_NOOP("Labels", "Switchboard"),
     PhoneKind.OTHER: QT_TRANSLATE_NOOP("Labels", "Phone"),
+}
+
+_TICKET_STATUS = {
+    TicketStatus.NEW: QT_TRANSLATE_NOOP("Labels", "new"),
+    TicketStatus.OPEN: QT_TRANSLATE_NOOP("Labels", "open"),
+    TicketStatus.WAITING_CUSTOMER: QT_TRANSLATE_NOOP("Labels", "waiting for the customer"),
+    TicketStatus.WAITING_THIRD_PARTY: QT_TRANSLATE_NOOP("Labels", "waiting for a third party"),
+    TicketStatus.RESOLVED: QT_TRANSLATE_NOOP("Labels", "resolved"),
+    TicketStatus.CLOSED: QT_TRANSLATE_NOOP("Labels", "closed"),
 }
 
 TIME_FORMAT = "%d.%m.%Y %H:%M"  # German style in both languages: the users are in DACH
@@ -84,6 +95,10 @@ def outcome(value: str, direction: Direction = Direction.NONE) -> str:
         key = "not_reached"
     source = _OUTCOMES.get(key)
     return _tr(source) if source else value
+
+
+def ticket_status(status: TicketStatus) -> str:
+    return _tr(_TICKET_STATUS.get(status, status.value))
 
 
 def phone_kind(kind: PhoneKind) -> str:

@@ -68,16 +68,23 @@ def open_main_window(
 ) -> MainWindow:
     """Install the language, show the main window, and offer demo data once it is up."""
     install_translators(app, settings.get("ui.language"))
-    window = MainWindow(db, rules=DialingRules.from_settings(settings))
+    window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
     window.show()
-    QTimer.singleShot(
-        0,
-        window,
-        lambda: offer_demo_data(
+    window.start_telephony()
+
+    # asked once the first list is shown: only then is it known whether the database is empty
+    def offer() -> None:
+        window.loaded.disconnect(offer)
+        QTimer.singleShot(
+            0,
             window,
-            settings,
-            is_default_database=is_default_database,
-            confirm=confirm or ask_load_demo_data,
-        ),
-    )
+            lambda: offer_demo_data(
+                window,
+                settings,
+                is_default_database=is_default_database,
+                confirm=confirm or ask_load_demo_data,
+            ),
+        )
+
+    window.loaded.connect(offer)
     return window

@@ -9,6 +9,370 @@
     </message>
 </context>
 <context>
+    <name>CallCard</name>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Several records fit. Who is calling?</source>
+        <translation>Mehrere Datensätze passen. Wer ruft an?</translation>
+    </message>
+    <message>
+        <source>Open record</source>
+        <translation>Datensatz öffnen</translation>
+    </message>
+    <message>
+        <source>New ticket…</source>
+        <translation>Neues Ticket …</translation>
+    </message>
+    <message>
+        <source>Create contact</source>
+        <translation>Kontakt anlegen</translation>
+    </message>
+    <message>
+        <source>Add to existing…</source>
+        <translation>Bei Kontakt ergänzen …</translation>
+    </message>
+    <message>
+        <source>Take a note… (Ctrl+Enter saves it into this call&apos;s history entry)</source>
+        <translation>Notiz … (Strg+Eingabe speichert sie im Verlaufseintrag dieses Anrufs)</translation>
+    </message>
+    <message>
+        <source>Save note</source>
+        <translation>Notiz speichern</translation>
+    </message>
+    <message>
+        <source>line {line}</source>
+        <translation>Leitung {line}</translation>
+    </message>
+    <message>
+        <source>Number withheld</source>
+        <translation>Rufnummer unterdrückt</translation>
+    </message>
+    <message>
+        <source>The caller did not send a number.</source>
+        <translation>Der Anrufer hat keine Nummer übermittelt.</translation>
+    </message>
+    <message>
+        <source>Unknown caller</source>
+        <translation>Unbekannter Anrufer</translation>
+    </message>
+    <message>
+        <source>The database could not be asked who is calling.</source>
+        <translation>Die Datenbank konnte nicht gefragt werden, wer anruft.</translation>
+    </message>
+    <message>
+        <source>This number is not in the CRM yet.</source>
+        <translation>Diese Nummer ist noch nicht im CRM.</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Caller ID name: {name}</source>
+        <translation>Übermittelter Name: {name}</translation>
+    </message>
+    <message>
+        <source>no entries yet</source>
+        <translation>noch keine Einträge</translation>
+    </message>
+    <message>
+        <source>Last contacts</source>
+        <translation>Letzte Kontakte</translation>
+    </message>
+    <message>
+        <source>Open tickets ({count})</source>
+        <translation>Offene Tickets ({count})</translation>
+    </message>
+    <message>
+        <source>Note saved to the call&apos;s history entry.</source>
+        <translation>Notiz im Verlaufseintrag des Anrufs gespeichert.</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Wird gespeichert …</translation>
+    </message>
+</context>
+<context>
+    <name>CallTableModel</name>
+    <message>
+        <source>(unknown caller)</source>
+        <translation>(unbekannter Anrufer)</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Zeit</translation>
+    </message>
+    <message>
+        <source>Caller</source>
+        <translation>Anrufer</translation>
+    </message>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Ergebnis</translation>
+    </message>
+</context>
+<context>
+    <name>CallTray</name>
+    <message>
+        <source>Show desktop_crm</source>
+        <translation>desktop_crm anzeigen</translation>
+    </message>
+    <message>
+        <source>Simulate incoming call…</source>
+        <translation>Eingehenden Anruf simulieren …</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Telephony: no source configured (simulate a call from the Calls menu)</source>
+        <translation>Telefonie: keine Quelle eingerichtet (Anruf simulieren im Menü Anrufe)</translation>
+    </message>
+    <message>
+        <source>Telephony: {states}</source>
+        <translation>Telefonie: {states}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n missed call(s)</source>
+        <translation>
+            <numerusform>%n verpasster Anruf</numerusform>
+            <numerusform>%n verpasste Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Missed calls: {count}</source>
+        <translation>Verpasste Anrufe: {count}</translation>
+    </message>
+</context>
+<context>
+    <name>CallerPopup</name>
+    <message>
+        <source>Outgoing call</source>
+        <translation>Ausgehender Anruf</translation>
+    </message>
+    <message>
+        <source>Incoming call</source>
+        <translation>Eingehender Anruf</translation>
+    </message>
+    <message>
+        <source>Answered</source>
+        <translation>Angenommen</translation>
+    </message>
+    <message>
+        <source>Answered elsewhere</source>
+        <translation>Anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>Missed call</source>
+        <translation>Verpasster Anruf</translation>
+    </message>
+    <message>
+        <source>Call ended</source>
+        <translation>Anruf beendet</translation>
+    </message>
+    <message>
+        <source>matched exactly</source>
+        <translation>genauer Treffer</translation>
+    </message>
+    <message>
+        <source>switchboard, extension {extension}</source>
+        <translation>Zentrale, Durchwahl {extension}</translation>
+    </message>
+    <message>
+        <source>switchboard</source>
+        <translation>Zentrale</translation>
+    </message>
+    <message>
+        <source>only the last digits match</source>
+        <translation>nur die letzten Ziffern stimmen überein</translation>
+    </message>
+    <message>
+        <source>colleague</source>
+        <translation>Kollege/Kollegin</translation>
+    </message>
+    <message>
+        <source>matched by address</source>
+        <translation>über die Adresse erkannt</translation>
+    </message>
+    <message numerus="yes">
+        <source>+ %n more call(s)</source>
+        <translation>
+            <numerusform>+ %n weiterer Anruf</numerusform>
+            <numerusform>+ %n weitere Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Not saved: {reason}</source>
+        <translation>Nicht gespeichert: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>CallsPage</name>
+    <message>
+        <source>Missed calls only</source>
+        <translation>Nur verpasste Anrufe</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Aktualisieren</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n call(s)</source>
+        <translation>
+            <numerusform>%n Anruf</numerusform>
+            <numerusform>%n Anrufe</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ConflictDialog</name>
+    <message>
+        <source>Changed by someone else</source>
+        <translation>Von jemand anderem geändert</translation>
+    </message>
+    <message>
+        <source>While you were editing, someone else saved this record (now version {current}; you started from version {mine}). Nothing has been overwritten. Differences are marked.</source>
+        <translation>Während Sie bearbeitet haben, hat jemand anderes diesen Datensatz gespeichert (jetzt Version {current}; Sie haben mit Version {mine} begonnen). Nichts wurde überschrieben. Unterschiede sind markiert.</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Feld</translation>
+    </message>
+    <message>
+        <source>Saved by the other person</source>
+        <translation>Von der anderen Person gespeichert</translation>
+    </message>
+    <message>
+        <source>Yours</source>
+        <translation>Ihre Fassung</translation>
+    </message>
+    <message>
+        <source>Save mine anyway</source>
+        <translation>Meine trotzdem speichern</translation>
+    </message>
+    <message>
+        <source>Discard mine, show theirs</source>
+        <translation>Meine verwerfen, andere anzeigen</translation>
+    </message>
+    <message>
+        <source>Keep editing</source>
+        <translation>Weiter bearbeiten</translation>
+    </message>
+</context>
+<context>
+    <name>ContactDialog</name>
+    <message>
+        <source>New contact</source>
+        <translation>Neuer Kontakt</translation>
+    </message>
+    <message>
+        <source>Contact</source>
+        <translation>Kontakt</translation>
+    </message>
+    <message>
+        <source>Salutation</source>
+        <translation>Anrede</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <source>First name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Type to search organizations</source>
+        <translation>Tippen, um Organisationen zu suchen</translation>
+    </message>
+    <message>
+        <source>Organization:</source>
+        <translation>Organisation:</translation>
+    </message>
+    <message>
+        <source>Position:</source>
+        <translation>Position:</translation>
+    </message>
+    <message>
+        <source>Phone:</source>
+        <translation>Telefon:</translation>
+    </message>
+    <message>
+        <source>Add number</source>
+        <translation>Nummer hinzufügen</translation>
+    </message>
+    <message>
+        <source>E-mail:</source>
+        <translation>E-Mail:</translation>
+    </message>
+    <message>
+        <source>Add address</source>
+        <translation>Adresse hinzufügen</translation>
+    </message>
+    <message>
+        <source>Street:</source>
+        <translation>Straße:</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country (DE)</source>
+        <translation>Land (DE)</translation>
+    </message>
+    <message>
+        <source>Place:</source>
+        <translation>Ort:</translation>
+    </message>
+    <message>
+        <source>comma-separated, e.g. VIP, Wartungsvertrag</source>
+        <translation>durch Kommas getrennt, z. B. VIP, Wartungsvertrag</translation>
+    </message>
+    <message>
+        <source>Tags:</source>
+        <translation>Schlagwörter:</translation>
+    </message>
+    <message>
+        <source>Notes:</source>
+        <translation>Notizen:</translation>
+    </message>
+    <message>
+        <source>Choose the organization from the list (type its first letters).</source>
+        <translation>Wählen Sie die Organisation aus der Liste (die ersten Buchstaben tippen).</translation>
+    </message>
+    <message>
+        <source>Delete the contact {name}?</source>
+        <translation>Den Kontakt {name} löschen?</translation>
+    </message>
+    <message>
+        <source>Deleted with it: {phones} phone number(s) and {emails} e-mail address(es).
+Kept: {entries} history entries (they stay with the organization) and {tickets} ticket(s).</source>
+        <translation>Mitgelöscht werden: {phones} Telefonnummer(n) und {emails} E-Mail-Adresse(n).
+Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation) und {tickets} Ticket(s).</translation>
+    </message>
+</context>
+<context>
     <name>ContactTableModel</name>
     <message>
         <source>Name</source>
@@ -35,7 +399,28 @@
     <name>ContactView</name>
     <message>
         <source>Select a contact to see its details and history.</source>
+        <extracomment>contact id, the text, the kind (a note or a logged call)</extracomment>
         <translation>Wählen Sie einen Kontakt, um Stammdaten und Verlauf zu sehen.</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>Bearbeiten …</translation>
+    </message>
+    <message>
+        <source>All entries</source>
+        <translation>Alle Einträge</translation>
+    </message>
+    <message>
+        <source>Write a note or what the call was about…</source>
+        <translation>Notiz oder worum es im Anruf ging …</translation>
+    </message>
+    <message>
+        <source>Add note</source>
+        <translation>Notiz hinzufügen</translation>
+    </message>
+    <message>
+        <source>Log call</source>
+        <translation>Anruf erfassen</translation>
     </message>
     <message>
         <source>Select an entry to read it here.</source>
@@ -56,6 +441,18 @@
     <message>
         <source>(no name)</source>
         <translation>(ohne Namen)</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Colleagues</source>
+        <translation>Kollegen</translation>
+    </message>
+    <message>
+        <source>Open tickets</source>
+        <translation>Offene Tickets</translation>
     </message>
     <message>
         <source>E-mail</source>
@@ -117,6 +514,13 @@
     </message>
 </context>
 <context>
+    <name>FindContactDialog</name>
+    <message>
+        <source>Name, number or e-mail</source>
+        <translation>Name, Nummer oder E-Mail</translation>
+    </message>
+</context>
+<context>
     <name>HistoryModel</name>
     <message>
         <source>Type</source>
@@ -133,6 +537,41 @@
     <message>
         <source>Subject</source>
         <translation>Betreff</translation>
+    </message>
+</context>
+<context>
+    <name>ImportReportDialog</name>
+    <message>
+        <source>Import report</source>
+        <translation>Importbericht</translation>
+    </message>
+    <message>
+        <source>Imported: {created} new, {updated} completed, {unchanged} already there. Skipped: {skipped}.</source>
+        <translation>Importiert: {created} neu, {updated} ergänzt, {unchanged} schon vorhanden. Übersprungen: {skipped}.</translation>
+    </message>
+    <message>
+        <source>The import was cancelled; the contacts counted here were saved.</source>
+        <translation>Der Import wurde abgebrochen; die hier gezählten Kontakte sind gespeichert.</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>Datei</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>Zeile</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Grund</translation>
+    </message>
+    <message>
+        <source>Problems ({count}):</source>
+        <translation>Probleme ({count}):</translation>
+    </message>
+    <message>
+        <source>No problems.</source>
+        <translation>Keine Probleme.</translation>
     </message>
 </context>
 <context>
@@ -180,6 +619,14 @@
     <message>
         <source>missed</source>
         <translation>verpasst</translation>
+    </message>
+    <message>
+        <source>answered elsewhere</source>
+        <translation>anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>ringing</source>
+        <translation>klingelt</translation>
     </message>
     <message>
         <source>not reached</source>
@@ -253,12 +700,61 @@
         <source>Phone</source>
         <translation>Telefon</translation>
     </message>
+    <message>
+        <source>new</source>
+        <translation>neu</translation>
+    </message>
+    <message>
+        <source>waiting for the customer</source>
+        <translation>wartet auf Kunden</translation>
+    </message>
+    <message>
+        <source>waiting for a third party</source>
+        <translation>wartet auf Dritte</translation>
+    </message>
+    <message>
+        <source>resolved</source>
+        <translation>gelöst</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>geschlossen</translation>
+    </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
         <source>Search name, number, e-mail or customer no.</source>
+        <extracomment>the first search (the whole list) has been shown</extracomment>
         <translation>Suche nach Name, Nummer, E-Mail oder Kundennr.</translation>
+    </message>
+    <message>
+        <source>Mails from customers appear here once a mailbox is set up (Settings, IMAP accounts).</source>
+        <translation>Mails von Kunden erscheinen hier, sobald ein Postfach eingerichtet ist (Einstellungen, IMAP-Konten).</translation>
+    </message>
+    <message>
+        <source>The ticket board appears here.</source>
+        <translation>Hier erscheint das Ticket-Board.</translation>
+    </message>
+    <message>
+        <source>Contacts</source>
+        <translation>Kontakte</translation>
+    </message>
+    <message>
+        <source>Organizations</source>
+        <translation>Organisationen</translation>
+    </message>
+    <message>
+        <source>Calls</source>
+        <translation>Anrufe</translation>
+    </message>
+    <message>
+        <source>Mail</source>
+        <translation>Mail</translation>
+    </message>
+    <message>
+        <source>Tickets</source>
+        <translation>Tickets</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -269,8 +765,20 @@
         <translation>&amp;Neu laden</translation>
     </message>
     <message>
+        <source>&amp;Import contacts…</source>
+        <translation>Kontakte &amp;importieren …</translation>
+    </message>
+    <message>
+        <source>&amp;Export contacts…</source>
+        <translation>Kontakte &amp;exportieren …</translation>
+    </message>
+    <message>
         <source>Load &amp;demo data…</source>
         <translation>&amp;Demodaten laden …</translation>
+    </message>
+    <message>
+        <source>&amp;Settings…</source>
+        <translation>&amp;Einstellungen …</translation>
     </message>
     <message>
         <source>&amp;Quit</source>
@@ -283,6 +791,42 @@
     <message>
         <source>&amp;Find contact</source>
         <translation>Kontakt &amp;suchen</translation>
+    </message>
+    <message>
+        <source>&amp;New contact…</source>
+        <translation>&amp;Neuer Kontakt …</translation>
+    </message>
+    <message>
+        <source>New &amp;organization…</source>
+        <translation>Neue &amp;Organisation …</translation>
+    </message>
+    <message>
+        <source>&amp;Edit contact…</source>
+        <translation>Kontakt &amp;bearbeiten …</translation>
+    </message>
+    <message>
+        <source>&amp;Delete contact…</source>
+        <translation>Kontakt &amp;löschen …</translation>
+    </message>
+    <message>
+        <source>Add &amp;note…</source>
+        <translation>&amp;Notiz hinzufügen …</translation>
+    </message>
+    <message>
+        <source>&amp;Calls</source>
+        <translation>&amp;Anrufe</translation>
+    </message>
+    <message>
+        <source>&amp;Simulate incoming call…</source>
+        <translation>Eingehenden Anruf &amp;simulieren …</translation>
+    </message>
+    <message>
+        <source>Play the &amp;demo calls</source>
+        <translation>&amp;Demo-Anrufe abspielen</translation>
+    </message>
+    <message>
+        <source>&amp;Close all call pop-ups</source>
+        <translation>Alle Anruf-Pop-ups &amp;schließen</translation>
     </message>
     <message>
         <source>&amp;Help</source>
@@ -351,6 +895,743 @@ Datenbank: {url}</translation>
     <message>
         <source>The demo data could not be loaded.</source>
         <translation>Die Demodaten konnten nicht geladen werden.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n missed call(s)</source>
+        <translation>
+            <numerusform>%n verpasster Anruf</numerusform>
+            <numerusform>%n verpasste Anrufe</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Ticket {number} created.</source>
+        <translation>Ticket {number} angelegt.</translation>
+    </message>
+    <message>
+        <source>Add {number} to which contact?</source>
+        <translation>{number} zu welchem Kontakt hinzufügen?</translation>
+    </message>
+    <message>
+        <source>{number} added to the contact.</source>
+        <translation>{number} wurde dem Kontakt hinzugefügt.</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Gespeichert.</translation>
+    </message>
+    <message>
+        <source>Deleted.</source>
+        <translation>Gelöscht.</translation>
+    </message>
+    <message>
+        <source>Select a contact first.</source>
+        <translation>Wählen Sie zuerst einen Kontakt.</translation>
+    </message>
+    <message>
+        <source>Settings saved to {path}.</source>
+        <translation>Einstellungen in {path} gespeichert.</translation>
+    </message>
+    <message>
+        <source>Import contacts</source>
+        <translation>Kontakte importieren</translation>
+    </message>
+    <message>
+        <source>Contact files (*.vcf *.csv *.json *.txt);;All files (*)</source>
+        <translation>Kontaktdateien (*.vcf *.csv *.json *.txt);;Alle Dateien (*)</translation>
+    </message>
+    <message>
+        <source>Export contacts</source>
+        <translation>Kontakte exportieren</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv);;vCard (*.vcf);;JSON (*.json)</source>
+        <translation>CSV (*.csv);;vCard (*.vcf);;JSON (*.json)</translation>
+    </message>
+    <message>
+        <source>Export cancelled; no file written.</source>
+        <translation>Export abgebrochen; keine Datei geschrieben.</translation>
+    </message>
+    <message>
+        <source>{count} contacts exported to {file}.</source>
+        <translation>{count} Kontakte nach {file} exportiert.</translation>
+    </message>
+    <message>
+        <source>Import or export failed.</source>
+        <translation>Import oder Export fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <source>Not saved.</source>
+        <translation>Nicht gespeichert.</translation>
+    </message>
+</context>
+<context>
+    <name>NewTicketDialog</name>
+    <message>
+        <source>New ticket</source>
+        <translation>Neues Ticket</translation>
+    </message>
+    <message>
+        <source>For: {who}</source>
+        <translation>Für: {who}</translation>
+    </message>
+    <message>
+        <source>Subject:</source>
+        <translation>Betreff:</translation>
+    </message>
+    <message>
+        <source>Description:</source>
+        <translation>Beschreibung:</translation>
+    </message>
+    <message>
+        <source>Create ticket</source>
+        <translation>Ticket anlegen</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationDialog</name>
+    <message>
+        <source>New organization</source>
+        <translation>Neue Organisation</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Customer no.:</source>
+        <translation>Kundennr.:</translation>
+    </message>
+    <message>
+        <source>Phone:</source>
+        <translation>Telefon:</translation>
+    </message>
+    <message>
+        <source>Add number</source>
+        <translation>Nummer hinzufügen</translation>
+    </message>
+    <message>
+        <source>E-mail:</source>
+        <translation>E-Mail:</translation>
+    </message>
+    <message>
+        <source>Add address</source>
+        <translation>Adresse hinzufügen</translation>
+    </message>
+    <message>
+        <source>comma-separated, e.g. mueller-anlagenbau.de</source>
+        <translation>durch Kommas getrennt, z. B. mueller-anlagenbau.de</translation>
+    </message>
+    <message>
+        <source>Mail domains:</source>
+        <translation>Mail-Domains:</translation>
+    </message>
+    <message>
+        <source>Street:</source>
+        <translation>Straße:</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country (DE)</source>
+        <translation>Land (DE)</translation>
+    </message>
+    <message>
+        <source>Place:</source>
+        <translation>Ort:</translation>
+    </message>
+    <message>
+        <source>Tags:</source>
+        <translation>Schlagwörter:</translation>
+    </message>
+    <message>
+        <source>Notes:</source>
+        <translation>Notizen:</translation>
+    </message>
+    <message>
+        <source>Delete the organization {name}?</source>
+        <translation>Die Organisation {name} löschen?</translation>
+    </message>
+    <message>
+        <source>Its phone numbers, e-mail addresses and mail domains are deleted with it. Its {count} contact(s) stay, without an organization; the history stays too.</source>
+        <translation>Ihre Telefonnummern, E-Mail-Adressen und Mail-Domains werden mitgelöscht. Ihre {count} Kontakt(e) bleiben, ohne Organisation; der Verlauf bleibt ebenfalls.</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationTableModel</name>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>Telefon</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+</context>
+<context>
+    <name>OrganizationsPage</name>
+    <message>
+        <source>Search organization name or customer no.</source>
+        <translation>Suche nach Organisation oder Kundennr.</translation>
+    </message>
+    <message>
+        <source>Select an organization.</source>
+        <translation>Wählen Sie eine Organisation.</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>Bearbeiten …</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Verlauf</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} organizations shown</source>
+        <translation>{shown} von {total} Organisationen angezeigt</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>(ohne Namen)</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>E-mail</source>
+        <translation>E-Mail</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>Anschrift</translation>
+    </message>
+    <message>
+        <source>People</source>
+        <translation>Personen</translation>
+    </message>
+    <message>
+        <source>Open tickets</source>
+        <translation>Offene Tickets</translation>
+    </message>
+</context>
+<context>
+    <name>RecordForm</name>
+    <message>
+        <source>e.g. 089 2020447-25</source>
+        <translation>z. B. 089 2020447-25</translation>
+    </message>
+    <message>
+        <source>Remove this number</source>
+        <translation>Diese Nummer entfernen</translation>
+    </message>
+    <message>
+        <source>Read like this, but no such number is known to exist.</source>
+        <translation>So gelesen, aber eine solche Nummer ist nicht bekannt.</translation>
+    </message>
+    <message>
+        <source>not a phone number</source>
+        <translation>keine Telefonnummer</translation>
+    </message>
+    <message>
+        <source>Stored as typed; caller identification cannot use it.</source>
+        <translation>Wird wie eingegeben gespeichert; die Anruferkennung kann sie nicht nutzen.</translation>
+    </message>
+    <message>
+        <source>name@example.de</source>
+        <translation>name@beispiel.de</translation>
+    </message>
+    <message>
+        <source>Remove this address</source>
+        <translation>Diese Adresse entfernen</translation>
+    </message>
+    <message>
+        <source>not an e-mail address</source>
+        <translation>keine E-Mail-Adresse</translation>
+    </message>
+    <message>
+        <source>Salutation</source>
+        <translation>Anrede</translation>
+    </message>
+    <message>
+        <source>Title</source>
+        <translation>Titel</translation>
+    </message>
+    <message>
+        <source>First name</source>
+        <translation>Vorname</translation>
+    </message>
+    <message>
+        <source>Last name</source>
+        <translation>Nachname</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <source>Customer no.</source>
+        <translation>Kundennr.</translation>
+    </message>
+    <message>
+        <source>Organization</source>
+        <translation>Organisation</translation>
+    </message>
+    <message>
+        <source>Position</source>
+        <translation>Position</translation>
+    </message>
+    <message>
+        <source>Street</source>
+        <translation>Straße</translation>
+    </message>
+    <message>
+        <source>Postal code</source>
+        <translation>PLZ</translation>
+    </message>
+    <message>
+        <source>City</source>
+        <translation>Ort</translation>
+    </message>
+    <message>
+        <source>Country</source>
+        <translation>Land</translation>
+    </message>
+    <message>
+        <source>Phone numbers</source>
+        <translation>Telefonnummern</translation>
+    </message>
+    <message>
+        <source>E-mail addresses</source>
+        <translation>E-Mail-Adressen</translation>
+    </message>
+    <message>
+        <source>Mail domains</source>
+        <translation>Mail-Domains</translation>
+    </message>
+    <message>
+        <source>Tags</source>
+        <translation>Schlagwörter</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notizen</translation>
+    </message>
+    <message>
+        <source>same name</source>
+        <translation>gleicher Name</translation>
+    </message>
+    <message>
+        <source>same number</source>
+        <translation>gleiche Nummer</translation>
+    </message>
+    <message>
+        <source>same e-mail address</source>
+        <translation>gleiche E-Mail-Adresse</translation>
+    </message>
+    <message>
+        <source>same address</source>
+        <translation>gleiche Anschrift</translation>
+    </message>
+    <message>
+        <source>same customer number</source>
+        <translation>gleiche Kundennummer</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <source>Settings</source>
+        <translation>Einstellungen</translation>
+    </message>
+    <message>
+        <source>Database</source>
+        <translation>Datenbank</translation>
+    </message>
+    <message>
+        <source>Dialling rules</source>
+        <translation>Wählregeln</translation>
+    </message>
+    <message>
+        <source>SIP account</source>
+        <translation>SIP-Konto</translation>
+    </message>
+    <message>
+        <source>IMAP accounts</source>
+        <translation>IMAP-Konten</translation>
+    </message>
+    <message>
+        <source>Pop-up</source>
+        <translation>Pop-up</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>Sprache</translation>
+    </message>
+    <message>
+        <source>Changes to the database, the telephony and the language apply at the next start.</source>
+        <translation>Änderungen an Datenbank, Telefonie und Sprache gelten ab dem nächsten Start.</translation>
+    </message>
+    <message>
+        <source>Passwords cannot be stored: {problem} Until then, enter the password with the command `desktop-crm secret set NAME` on a system that has one, or leave it empty.</source>
+        <translation>Passwörter können nicht gespeichert werden: {problem} Bis dahin das Passwort mit dem Befehl `desktop-crm secret set NAME` auf einem System mit Schlüsselbund hinterlegen oder leer lassen.</translation>
+    </message>
+    <message>
+        <source>no secure keyring on this system</source>
+        <translation>kein sicherer Schlüsselbund auf diesem System</translation>
+    </message>
+    <message>
+        <source>unchanged (stored in the system keyring)</source>
+        <translation>unverändert (im Schlüsselbund des Systems gespeichert)</translation>
+    </message>
+    <message>
+        <source>empty: a file in your user folder; or postgresql://user@server/crm</source>
+        <translation>leer: eine Datei in Ihrem Benutzerordner; oder postgresql://benutzer@server/crm</translation>
+    </message>
+    <message>
+        <source>Database URL:</source>
+        <translation>Datenbank-URL:</translation>
+    </message>
+    <message>
+        <source>e.g. crm-db (PostgreSQL only)</source>
+        <translation>z. B. crm-db (nur PostgreSQL)</translation>
+    </message>
+    <message>
+        <source>Keyring entry:</source>
+        <translation>Schlüsselbund-Eintrag:</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>Passwort:</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Verbindung testen</translation>
+    </message>
+    <message>
+        <source>Home country:</source>
+        <translation>Heimatland:</translation>
+    </message>
+    <message>
+        <source>e.g. 89 for Munich</source>
+        <translation>z. B. 89 für München</translation>
+    </message>
+    <message>
+        <source>Home area code:</source>
+        <translation>Eigene Vorwahl:</translation>
+    </message>
+    <message>
+        <source>e.g. 0, if the PBX adds it</source>
+        <translation>z. B. 0, wenn die Anlage sie voranstellt</translation>
+    </message>
+    <message>
+        <source>Outside-line prefix:</source>
+        <translation>Amtsholung:</translation>
+    </message>
+    <message>
+        <source>Internal extensions (digits):</source>
+        <translation>Interne Durchwahlen (Stellen):</translation>
+    </message>
+    <message>
+        <source>Digits compared at least:</source>
+        <translation>Mindestens verglichene Ziffern:</translation>
+    </message>
+    <message>
+        <source>Try a caller ID:</source>
+        <translation>Rufnummer ausprobieren:</translation>
+    </message>
+    <message>
+        <source>is read as {number}</source>
+        <translation>wird gelesen als {number}</translation>
+    </message>
+    <message>
+        <source>Listen for calls on this account</source>
+        <translation>Auf diesem Konto auf Anrufe hören</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>Betriebsart:</translation>
+    </message>
+    <message>
+        <source>Listen on (address:port):</source>
+        <translation>Lauschen auf (Adresse:Port):</translation>
+    </message>
+    <message>
+        <source>Transport:</source>
+        <translation>Transport:</translation>
+    </message>
+    <message>
+        <source>Registrar:</source>
+        <translation>Registrar:</translation>
+    </message>
+    <message>
+        <source>User:</source>
+        <translation>Benutzer:</translation>
+    </message>
+    <message>
+        <source>Authentication user:</source>
+        <translation>Anmeldename:</translation>
+    </message>
+    <message>
+        <source>Registration expires (s):</source>
+        <translation>Registrierung gilt (s):</translation>
+    </message>
+    <message>
+        <source>This version listens for calls a phone system forwards to it; registering at a registrar comes with the SIP register mode.</source>
+        <translation>Diese Version empfängt Anrufe, die eine Telefonanlage weiterleitet; die Anmeldung an einem Registrar kommt mit dem SIP-Register-Modus.</translation>
+    </message>
+    <message>
+        <source>Mailboxes are set up here once the mail watcher is part of this version: mails from known customers then land in their history.</source>
+        <translation>Postfächer werden hier eingerichtet, sobald der Mail-Empfang Teil dieser Version ist: Mails bekannter Kunden landen dann in ihrem Verlauf.</translation>
+    </message>
+    <message>
+        <source>Caller pop-up</source>
+        <translation>Anrufer-Pop-up</translation>
+    </message>
+    <message>
+        <source>bottom right</source>
+        <translation>unten rechts</translation>
+    </message>
+    <message>
+        <source>top right</source>
+        <translation>oben rechts</translation>
+    </message>
+    <message>
+        <source>bottom left</source>
+        <translation>unten links</translation>
+    </message>
+    <message>
+        <source>top left</source>
+        <translation>oben links</translation>
+    </message>
+    <message>
+        <source>Screen corner:</source>
+        <translation>Bildschirmecke:</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>nie</translation>
+    </message>
+    <message>
+        <source>Close a missed call after:</source>
+        <translation>Verpassten Anruf schließen nach:</translation>
+    </message>
+    <message>
+        <source>Always on top of other windows</source>
+        <translation>Immer über anderen Fenstern</translation>
+    </message>
+    <message>
+        <source>Calls shown at once:</source>
+        <translation>Gleichzeitig angezeigte Anrufe:</translation>
+    </message>
+    <message>
+        <source>as the system</source>
+        <translation>wie das System</translation>
+    </message>
+    <message>
+        <source>Language:</source>
+        <translation>Sprache:</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde …</translation>
+    </message>
+    <message>
+        <source>Connected; the database is ready.</source>
+        <translation>Verbunden; die Datenbank ist bereit.</translation>
+    </message>
+    <message>
+        <source>Connected; the database is empty and is set up at the start.</source>
+        <translation>Verbunden; die Datenbank ist leer und wird beim Start eingerichtet.</translation>
+    </message>
+    <message>
+        <source>Connected, but the database needs another schema version (desktop-crm db upgrade).</source>
+        <translation>Verbunden, aber die Datenbank braucht eine andere Schemaversion (desktop-crm db upgrade).</translation>
+    </message>
+    <message>
+        <source>Failed: {reason}</source>
+        <translation>Fehlgeschlagen: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>SimulateCallDialog</name>
+    <message>
+        <source>Simulate incoming call</source>
+        <translation>Eingehenden Anruf simulieren</translation>
+    </message>
+    <message>
+        <source>The call goes through the same listener, caller identification and pop-up as a call from the phone system, and is logged in the history.</source>
+        <translation>Der Anruf durchläuft denselben Listener, dieselbe Anruferkennung und dasselbe Pop-up wie ein Anruf der Telefonanlage und wird im Verlauf protokolliert.</translation>
+    </message>
+    <message>
+        <source>empty: number withheld</source>
+        <translation>leer: Rufnummer unterdrückt</translation>
+    </message>
+    <message>
+        <source>Caller&apos;s number:</source>
+        <translation>Nummer des Anrufers:</translation>
+    </message>
+    <message>
+        <source>as the phone system sends it (optional)</source>
+        <translation>wie die Telefonanlage ihn sendet (optional)</translation>
+    </message>
+    <message>
+        <source>Caller ID name:</source>
+        <translation>Übermittelter Name:</translation>
+    </message>
+    <message>
+        <source>answered</source>
+        <translation>angenommen</translation>
+    </message>
+    <message>
+        <source>missed</source>
+        <translation>verpasst</translation>
+    </message>
+    <message>
+        <source>answered elsewhere</source>
+        <translation>anderswo angenommen</translation>
+    </message>
+    <message>
+        <source>Outcome:</source>
+        <translation>Ausgang:</translation>
+    </message>
+    <message>
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <source>Rings for:</source>
+        <translation>Klingelt:</translation>
+    </message>
+    <message>
+        <source>Ring</source>
+        <translation>Klingeln lassen</translation>
+    </message>
+    <message>
+        <source>Play demo scenario</source>
+        <translation>Demo-Szenario abspielen</translation>
+    </message>
+</context>
+<context>
+    <name>Transfers</name>
+    <message>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <source>Importing {file} ({number} of {count})…</source>
+        <translation>{file} wird importiert ({number} von {count}) …</translation>
+    </message>
+    <message>
+        <source>Importing contacts…</source>
+        <translation>Kontakte werden importiert …</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>Import</translation>
+    </message>
+    <message>
+        <source>Exporting contacts…</source>
+        <translation>Kontakte werden exportiert …</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>Export</translation>
+    </message>
+</context>
+<context>
+    <name>Tray</name>
+    <message>
+        <source>starting</source>
+        <translation>startet</translation>
+    </message>
+    <message>
+        <source>listening</source>
+        <translation>empfangsbereit</translation>
+    </message>
+    <message>
+        <source>registering</source>
+        <translation>meldet sich an</translation>
+    </message>
+    <message>
+        <source>registered</source>
+        <translation>angemeldet</translation>
+    </message>
+    <message>
+        <source>not working</source>
+        <translation>gestört</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>wrong password</source>
+        <translation>falsches Passwort</translation>
+    </message>
+    <message>
+        <source>unreachable</source>
+        <translation>nicht erreichbar</translation>
+    </message>
+    <message>
+        <source>rejected by the server</source>
+        <translation>vom Server abgewiesen</translation>
+    </message>
+    <message>
+        <source>no password in the keyring</source>
+        <translation>kein Passwort im Schlüsselbund</translation>
+    </message>
+    <message>
+        <source>not available on this computer</source>
+        <translation>auf diesem Computer nicht verfügbar</translation>
+    </message>
+    <message>
+        <source>next attempt in {seconds} s</source>
+        <translation>nächster Versuch in {seconds} s</translation>
+    </message>
+</context>
+<context>
+    <name>_RecordDialog</name>
+    <message>
+        <source>Delete…</source>
+        <translation>Löschen …</translation>
+    </message>
+    <message>
+        <source>Correct the e-mail address first.</source>
+        <translation>Bitte zuerst die E-Mail-Adresse korrigieren.</translation>
+    </message>
+    <message>
+        <source>Possibly already in the CRM: {links}</source>
+        <translation>Möglicherweise schon im CRM: {links}</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Löschen</translation>
     </message>
 </context>
 </TS>

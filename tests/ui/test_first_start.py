@@ -57,6 +57,7 @@ def test_yes_loads_demo_data_in_the_background(
     assert window.count_label.text() == f"{DEMO_CONTACTS} of {DEMO_CONTACTS} contacts shown"
     assert window.progress_dialog is None and window.demo_task is None
     assert window.statusBar().currentMessage().startswith("Demo data loaded: 250 contacts")
+    qtbot.waitUntil(lambda: not window.detail_loading)
     assert window.contact_view.contact_id == window.contact_model.contact_id(0)
 
 
@@ -127,7 +128,7 @@ def test_cancelling_keeps_nothing(open_window: OpenWindow, qtbot: Any, sqlite_db
         qtbot.mouseClick(cancel_button, Qt.MouseButton.LeftButton)
         assert window.statusBar().currentMessage() == "Cancelling…"
         release.set()
-        qtbot.waitUntil(lambda: window.demo_task is None, timeout=30_000)
+        qtbot.waitUntil(lambda: window.demo_task is None and not window.searching, timeout=30_000)
     finally:
         demo.seed_demo = real_seed
     assert window.statusBar().currentMessage() == "Loading the demo data was cancelled."
@@ -188,6 +189,7 @@ def test_a_failing_demo_load_is_reported_and_the_window_keeps_working(
     qtbot.waitUntil(lambda: window.message_box is None)
     assert window.demo_task is None and window.demo_action.isEnabled()
     window.reload_action.trigger()
+    qtbot.waitUntil(lambda: not window.searching)
     assert window.contact_model.rowCount() == 0
 
 
@@ -197,10 +199,10 @@ def test_loading_twice_adds_nothing(
     need_demo()
     window = open_window(sqlite_db)
     window.load_demo_data(contacts=20)
-    qtbot.waitUntil(lambda: window.demo_task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.demo_task is None and not window.searching, timeout=30_000)
     assert window.contact_model.rowCount() == 20
     window.load_demo_data(contacts=20)
-    qtbot.waitUntil(lambda: window.demo_task is None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.demo_task is None and not window.searching, timeout=30_000)
     assert window.statusBar().currentMessage() == (
         "The demo data is already in this database; nothing was added."
     )

@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from desktop_crm.cti.events import CallEvent, CallState
 from desktop_crm.data.db import Database
 from desktop_crm.ui.i18n import TRANSLATIONS_DIR, resolve_language
 from desktop_crm.ui.main_window import MainWindow, ask_load_demo_data
 from desktop_crm.ui.models import HistoryModel
+from desktop_crm.ui.popup import CallerPopup
 from tests.ui.conftest import seed, seed_small
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +138,12 @@ def test_the_main_window_speaks_german(
     seed(sqlite_db)
     window = open_window(sqlite_db, lang="de")
     assert window.search_box.placeholderText() == "Suche nach Name, Nummer, E-Mail oder Kundennr."
-    assert [a.text() for a in window.menuBar().actions()] == ["&Datei", "&Bearbeiten", "&Hilfe"]
+    assert [a.text() for a in window.menuBar().actions()] == [
+        "&Datei",
+        "&Bearbeiten",
+        "&Anrufe",
+        "&Hilfe",
+    ]
     header = window.contact_model
     assert [header.headerData(c, Qt.Orientation.Horizontal) for c in range(5)] == [
         "Name",
@@ -149,6 +156,7 @@ def test_the_main_window_speaks_german(
     # look at a few contacts, so many kinds of history entries and fields are on screen
     for row in range(0, min(window.contact_model.rowCount(), 60), 6):
         window.contact_table.selectRow(row)
+        qtbot.waitUntil(lambda: not window.detail_loading)
         chrome, data = _visible_texts(window)
         _assert_german(chrome, data)
     assert window.contact_view.history_label.text().startswith("Verlauf")
@@ -200,3 +208,48 @@ def test_the_demo_question_in_german_with_qt_buttons_in_german(
 def test_language_setting(setting: str, expected: str) -> None:
     assert resolve_language(setting) == expected
     assert resolve_language("system") in ("de", "en")
+
+
+_POPUP_DATA = ("callerName", "callerOrganization", "callerNumber", "callerHistory", "callerTickets")
+
+
+def _popup_texts(popup: CallerPopup) -> tuple[list[str], list[str]]:
+    chrome: list[str] = []
+    data: list[str] = []
+    for label in popup.findChildren(QLabel):
+        if label.isVisibleTo(popup) and label.text():
+            (data if label.objectName() in _POPUP_DATA else chrome).append(label.text())
+    for button in popup.findChildren(QPushButton):
+        if button.isVisibleTo(popup):
+            chrome.append(button.text())
+    for edit in popup.findChildren(QPlainTextEdit):
+        if edit.isVisibleTo(popup):
+            chrome.append(edit.placeholderText())
+    return chrome, data
+
+
+def test_the_caller_popup_speaks_german(
+    open_window: Callable[..., MainWindow], qtbot: Any, sqlite_db: Database
+) -> None:
+    seed_small(sqlite_db)
+    window = open_window(sqlite_db, lang="de")
+    assert window.calls.listener is not None
+    for n, number in enumerate(("+49 89 2020447-25", "+493055501234", None)):
+        window.calls.listener.enqueue(
+            CallEvent(
+                call_id=f"de-{n}",
+                state=CallState.RINGING,
+                source="test",
+                remote_number=number,
+                withheld=number is None,
+            )
+        )
+    qtbot.waitUntil(lambda: len(window.popup.visible_cards()) == 3, timeout=5000)
+    known, unknown, withheld = window.popup.visible_cards()
+    assert known.state_label.text() == "Eingehender Anruf"
+    assert "genauer Treffer" in known.number_label.text()
+    assert "Letzte Kontakte" in known.history_label.text()
+    assert unknown.name_label.text() == "Unbekannter Anrufer"
+    assert withheld.name_label.text() == "Rufnummer unterdrückt"
+    _assert_german(*_popup_texts(window.popup))
+    _assert_german(*_visible_texts(window))

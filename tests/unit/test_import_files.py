@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import ValidationError
 from desktop_crm.data.importing import import_file
@@ -395,14 +394,14 @@ def test_too_long_values_are_shortened_and_kept_whole_in_the_notes(
 def test_a_row_the_database_refuses_costs_that_row_only(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = records.create_contact
+    real = import_writer.insert_contacts  # the batched create path
 
-    def refuse_bruno(session, data, **kwargs):  # type: ignore[no-untyped-def]
-        if data.first_name == "Bruno":
+    def refuse_bruno(session, items, **kwargs):  # type: ignore[no-untyped-def]
+        if any(item.data.first_name == "Bruno" for item in items):
             raise ValidationError("refused for the test")
-        return real(session, data, **kwargs)
+        return real(session, items, **kwargs)
 
-    monkeypatch.setattr(import_writer, "create_contact", refuse_bruno)
+    monkeypatch.setattr(import_writer, "insert_contacts", refuse_bruno)
     path = tmp_path / "list.csv"
     path.write_text("Vorname,Nachname\nAnna,A\nBruno,B\nCarla,C\n", encoding="utf-8")
     report = import_file(db, path)

@@ -19,7 +19,7 @@ from phonenumbers.geodata.locale import LOCALE_DATA
 
 from ..errors import ValidationError
 from ..models import PhoneKind
-from ..phone import normalize_phone
+from ..phone import normalize_phone_cached
 from ..records import ContactInput, EmailInput, PhoneInput, normalize_email, sort_key
 from .report import ImportReport
 
@@ -400,7 +400,7 @@ def prepare(draft: Draft, home_region: str, report: ImportReport) -> Prepared | 
                 p.line, "phone number is too long to be stored as one; kept in the notes", p.raw
             )
             continue
-        n = normalize_phone(p.raw, region)
+        n = normalize_phone_cached(p.raw, region)
         key = (n.e164 or " ".join(p.raw.split()), p.kind)
         if key in seen_numbers:  # the same number twice for the same purpose
             continue

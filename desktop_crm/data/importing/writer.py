@@ -36,7 +36,6 @@ from ..records import (
     EmailInput,
     OrganizationInput,
     PhoneInput,
-    create_contact,
     create_organization,
     get_contact,
     get_organization,
@@ -44,6 +43,7 @@ from ..records import (
     update_contact,
     update_organization,
 )
+from .bulk import NewContact, insert_contacts, insert_organizations
 from .draft import Prepared, name_key
 from .report import ImportReport
 
@@ -88,6 +88,48 @@ class _Index:
         for phone in contact.phones:
             if phone.e164 and contact.id not in self.by_phone[phone.e164]:
                 self.by_phone[phone.e164].append(contact.id)
+
+
+class _Pending:
+    """New contacts of a batch not inserted yet, known to the index by placeholder ids (< 0)."""
+
+    def __init__(self, home_region: str) -> None:
+        self.home_region = home_region
+        self.items: list[NewContact] = []
+        self.rows: list[Prepared] = []
+
+    def add(self, row: Prepared, org: Organization | None, index: _Index) -> None:
+        placeholder = -(len(self.items) + 1)
+        self.items.append(NewContact(row.data, org.name if org is not None else ""))
+        self.rows.append(row)
+        key = row.name_key
+        index.names[placeholder] = key
+        if key[0] or key[1]:
+            index.by_name_org.setdefault((key[0], key[1], row.data.organization_id), placeholder)
+        for address in row.emails:
+            index.by_email.setdefault(address, placeholder)
+        for number in row.e164:
+            index.by_phone[number].append(placeholder)
+
+    def flush(self, session: Session, index: _Index) -> dict[int, int]:
+        """Insert what is pending; placeholder → real id (also replaced in the index)."""
+        if not self.items:
+            return {}
+        ids = insert_contacts(session, self.items, home_region=self.home_region)
+        real = {-(i + 1): cid for i, cid in enumerate(ids)}
+        self.items, self.rows = [], []
+        for placeholder, cid in real.items():
+            index.names[cid] = index.names.pop(placeholder)
+        for key, value in list(index.by_name_org.items()):
+            if value < 0:
+                index.by_name_org[key] = real[value]
+        for address, value in list(index.by_email.items()):
+            if value < 0:
+                index.by_email[address] = real[value]
+        for number, owners in index.by_phone.items():
+            if any(o < 0 for o in owners):
+                index.by_phone[number] = [real.get(o, o) for o in owners]
+        return real
 
 
 class Writer:
@@ -136,7 +178,9 @@ class Writer:
         self, session: Session, batch: list[Prepared], cancel: Callable[[], bool] | None
     ) -> Outcome:
         out = Outcome()
+        pending = _Pending(self.home_region)
         index = self._lookups(session, batch)
+        self._create_organizations(session, batch, index, out)
         cache = self._preload(session, batch, index)
         for row in batch:
             if cancel is not None and cancel():
@@ -156,22 +200,28 @@ class Writer:
             data = row.data
             data.organization_id = org.id if org is not None else None
             match = self._match(row, data.organization_id, index)
+            if match is not None and match < 0:
+                # the file names this person twice: save the pending new contacts first
+                match = pending.flush(session, index)[match]
             if match is None:
-                contact = create_contact(session, data, home_region=self.home_region)
+                # created together with the batch's other new contacts (bulk.insert_contacts)
+                pending.add(row, org, index)
                 out.created += 1
+                out.done += 1
+                continue
+            contact = cache.get(match) or get_contact(session, match)
+            merged = _merge(contact, row)
+            if merged is None:
+                out.unchanged += 1
             else:
-                contact = cache.get(match) or get_contact(session, match)
-                merged = _merge(contact, row)
-                if merged is None:
-                    out.unchanged += 1
-                else:
-                    contact = update_contact(
-                        session, contact.id, contact.version, merged, home_region=self.home_region
-                    )
-                    out.updated += 1
+                contact = update_contact(
+                    session, contact.id, contact.version, merged, home_region=self.home_region
+                )
+                out.updated += 1
             cache[contact.id] = contact
             index.add(contact)
             out.done += 1
+        pending.flush(session, index)
         return out
 
     def _lookups(self, session: Session, batch: list[Prepared]) -> _Index:
@@ -226,6 +276,31 @@ class Writer:
                 ]
                 index.orgs[org_key] = (exact or found[org_key])[0]
         return index
+
+    def _create_organizations(
+        self, session: Session, batch: list[Prepared], index: _Index, out: Outcome
+    ) -> None:
+        """The companies the batch's people name and the database lacks, in one INSERT.
+
+        A company named by a company-only row is left to :meth:`_organization`, which gives it
+        that row's address, notes and tags.
+        """
+        company_rows = {sort_key(row.organization) for row in batch if row.company_only}
+        names: dict[str, str] = {}
+        for row in batch:
+            key = sort_key(row.organization) if row.organization else ""
+            if key and key not in index.orgs and key not in company_rows:
+                names.setdefault(key, row.organization)
+        if not names:
+            return
+        ids = insert_organizations(session, list(names.values()))
+        loaded = {
+            org.id: org
+            for org in session.scalars(select(Organization).where(Organization.id.in_(ids)))
+        }
+        for key, org_id in zip(names, ids, strict=True):
+            index.orgs[key] = loaded[org_id]
+        out.organizations_created += len(ids)
 
     def _preload(
         self, session: Session, batch: list[Prepared], index: _Index

@@ -1,0 +1,273 @@
+"""Ring to pop-up: from the INVITE datagram to the pop-up painted with the caller's history.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_popup.py [--calls 1000]
+
+On the 1,000,000-contact database of bench_lookup.py plus ``--history`` entries per contact
+(10 by default: 10,000,000 history rows), built once and cached in benchmarks/out/, then copied.
+The desktop client's own parts run as they do in the client: a real ``SipListener`` on
+127.0.0.1, the ``Listener`` with its ``CallLogger``, the ``CallCentre`` (which reads the caller's
+card: important tags, the last five history entries, open tickets) and the one ``EventBridge``
+into the GUI thread, where the ``CallerPopup`` (made once, before the first call) renders the
+batch; the clock stops after a synchronous repaint of the pop-up. Each call's card is closed
+after it was measured, as an agent would.
+
+Two runs: single calls 50 ms apart, and bursts of 10 calls at once every second for a minute.
+Beside them, in the same process, the floor: an indexed query on a fresh session plus a bare
+label set and repainted, so the ratio is on record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import socket
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from bench_lookup import OUT, build, probes  # noqa: E402
+from bench_ring import RULES, invite, pct  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from desktop_crm.data.db import Database  # noqa: E402
+from desktop_crm.data.models import AppMeta, PhoneNumber  # noqa: E402
+
+
+def with_history(contacts: int, seed: int, per_contact: int) -> Path:
+    """The lookup database plus ``per_contact`` history rows for every contact (cached)."""
+    source = OUT / f"lookup-{contacts}-{seed}.db"
+    db = Database(f"sqlite:///{source}")
+    db.upgrade()
+    with db.session() as s:
+        if s.scalar(select(AppMeta.value).where(AppMeta.key == "bench_lookup")) is None:
+            build(db, contacts, seed)
+    db.dispose()
+    target = OUT / f"popup-{contacts}-{seed}-{per_contact}.db"
+    if target.exists():
+        return target
+    print(f"building {target} ({contacts * per_contact:,} history rows) …", file=sys.stderr)
+    with sqlite3.connect(source) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    partial = target.with_name(target.name + ".part")
+    shutil.copy(source, partial)
+    conn = sqlite3.connect(partial)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    # random times into three indexes are random B-tree inserts: drop them, insert, rebuild
+    indexes = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'interaction'"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _sql in indexes:
+        conn.execute(f"DROP INDEX {name}")
+    rng = random.Random(seed)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    kinds = ["call", "email", "note", "call", "email"]
+    rows: list[tuple[object, ...]] = []
+    started = time.perf_counter()
+    for cid in range(1, contacts + 1):
+        for k in range(per_contact):
+            at = now - timedelta(days=rng.randrange(730), minutes=rng.randrange(1440))
+            kind = kinds[k % len(kinds)]
+            rows.append(
+                (
+                    kind,
+                    "inbound" if k % 2 else "outbound",
+                    at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    "answered" if kind == "call" else "",
+                    f"Vorgang {k} zu Kunde {cid}",
+                    "",
+                    cid,
+                    "",
+                    "",
+                    now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    1,
+                )
+            )
+        if len(rows) >= 200_000:
+            conn.executemany(
+                "INSERT INTO interaction (kind, direction, occurred_at, outcome, subject, body,"
+                " contact_id, remote, source, created_at, updated_at, version)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            rows.clear()
+            done = cid * per_contact
+            rate = done / (time.perf_counter() - started)
+            print(f"  {done:,} history rows ({rate:,.0f}/s)", file=sys.stderr)
+    if rows:
+        conn.executemany(
+            "INSERT INTO interaction (kind, direction, occurred_at, outcome, subject, body,"
+            " contact_id, remote, source, created_at, updated_at, version)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            rows,
+        )
+    conn.commit()
+    for _name, sql in indexes:
+        conn.execute(sql)
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.commit()
+    conn.close()
+    partial.rename(target)
+    return target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--history", type=int, default=10, help="history rows per contact")
+    parser.add_argument("--calls", type=int, default=1000, help="single calls measured")
+    parser.add_argument("--burst-seconds", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    cached = with_history(args.contacts, args.seed, args.history)
+
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from desktop_crm.cti.sip.agent import SipListener
+    from desktop_crm.ui.calls import CallCentre, CallUpdate
+    from desktop_crm.ui.popup import CallerPopup
+    from desktop_crm.ui.tasks import TaskRunner
+
+    app = QApplication([])
+    with tempfile.TemporaryDirectory(prefix="crm-popup-", dir=OUT) as tmp:
+        path = Path(tmp) / "popup.db"
+        shutil.copy(cached, path)
+        db = Database(f"sqlite:///{path}")
+        callers = probes(db, args.calls + 100 + 10 * args.burst_seconds, args.seed + 900)
+        runner = TaskRunner()
+        centre = CallCentre(db, RULES, runner)
+        popup = CallerPopup(centre, max_cards=3, auto_close_seconds=0)  # made once, at start
+        sent: dict[str, float] = {}
+        painted: dict[str, float] = {}
+        history_shown: dict[str, int] = {}
+
+        def measured(updates: list[CallUpdate]) -> None:
+            # connected after the pop-up: it has rendered this batch; now paint it
+            popup.repaint()
+            now = time.perf_counter()
+            for update in updates:
+                call_id = update.call.event.call_id
+                if call_id not in painted:
+                    painted[call_id] = now
+                    history_shown[call_id] = len(update.card.history) if update.card else -1
+            for update in updates:
+                popup.dismiss(update.key)  # the agent closes the card
+
+        centre.calls_arrived.connect(measured)
+        sip = SipListener(name="sip:bench", host="127.0.0.1", port=0, transports=("udp",))
+        centre.start_sources([sip])
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sender.bind(("127.0.0.1", 0))
+        local_port = sender.getsockname()[1]
+
+        def send(n: int) -> str:
+            call_id = f"sip:bench-{n}@127.0.0.1"  # the agent's call id, as bench_ring.py has it
+            sent[call_id] = time.perf_counter()
+            sender.sendto(
+                invite(n, callers[n].caller_id, sip.port, local_port), ("127.0.0.1", sip.port)
+            )
+            return call_id
+
+        def wait_for(call_ids: list[str], timeout: float = 5.0) -> None:
+            end = time.perf_counter() + timeout
+            while time.perf_counter() < end and not all(c in painted for c in call_ids):
+                app.processEvents()
+                time.sleep(0.0005)
+
+        def drain() -> None:
+            sender.setblocking(False)
+            try:
+                while True:
+                    sender.recv(4096)
+            except BlockingIOError:
+                pass
+
+        # warm-up, then single calls
+        n = 0
+        singles: list[float] = []
+        for i in range(args.calls + 100):
+            call_id = send(n)
+            n += 1
+            wait_for([call_id])
+            drain()
+            if i >= 100 and call_id in painted:
+                singles.append((painted[call_id] - sent[call_id]) * 1000)
+            end = time.perf_counter() + 0.05
+            while time.perf_counter() < end:
+                app.processEvents()
+                time.sleep(0.001)
+        # bursts: 10 calls at once, every second
+        bursts: list[float] = []
+        burst_ids: list[str] = []
+        for _second in range(args.burst_seconds):
+            started = time.perf_counter()
+            ids = [send(n + k) for k in range(10)]
+            n += 10
+            burst_ids += ids
+            wait_for(ids)
+            drain()
+            bursts += [(painted[c] - sent[c]) * 1000 for c in ids if c in painted]
+            while time.perf_counter() < started + 1.0:
+                app.processEvents()
+                time.sleep(0.002)
+        lost_singles = args.calls - len(singles)
+        lost_bursts = len(burst_ids) - len(bursts)
+        with_history_n = sum(1 for v in history_shown.values() if v > 0)
+
+        # the floor: an indexed query on a fresh session and a bare label painted
+        label = QLabel("…")
+        label.show()
+        app.processEvents()
+        floor: list[float] = []
+        numbers = [p.caller_id for p in callers[:1000] if p.caller_id]
+        with db.session() as s:
+            stored = list(s.scalars(select(PhoneNumber.e164).limit(2000)))
+        for e164 in stored[:1000]:
+            t0 = time.perf_counter()
+            with db.session() as s:
+                owner = s.scalar(select(PhoneNumber.contact_id).where(PhoneNumber.e164 == e164))
+            label.setText(f"{owner}")
+            label.repaint()
+            floor.append((time.perf_counter() - t0) * 1000)
+        assert numbers
+        centre.stop()
+        runner.shutdown()
+        sender.close()
+        popup.close()
+        db.dispose()
+
+    print(
+        f"{args.contacts:,} contacts, {args.contacts * args.history:,} history rows; "
+        f"SQLite {sqlite3.sqlite_version}, Python {platform.python_version()}, "
+        f"{platform.machine()}, offscreen; cards painted with history: {with_history_n:,}\n"
+    )
+    print("| run | calls | p50 ms | p95 ms | p99 ms | max ms | lost |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, values, lost in (
+        ("single calls, 50 ms apart", singles, lost_singles),
+        (f"bursts of 10 calls a second, {args.burst_seconds} s", bursts, lost_bursts),
+        ("floor: indexed query + bare label painted", floor, 0),
+    ):
+        print(
+            f"| {name} | {len(values):,} | {pct(values, 0.5):.2f} | {pct(values, 0.95):.2f} | "
+            f"{pct(values, 0.99):.2f} | {max(values):.2f} | {lost} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Creating many new contacts in a few statements: the importer's batched create path.
+
+:func:`~desktop_crm.data.records.create_contact` builds ORM objects and flushes once per contact
+(an INSERT each for the contact, its numbers, addresses and tags): about 470 contacts a second
+on SQLite. A first import of a big file is almost only creates, so the importer collects the
+new contacts of a batch and hands them here: one multi-row INSERT … RETURNING for the contacts,
+one for all their numbers, one for the addresses, one for the tag links. The derived columns
+(E.164, suffix key, lower-cased address, domain, sort key) come from the same functions the
+services use, so the rows are exactly what ``create_contact`` would have written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from ..models import (
+    Contact,
+    EmailAddress,
+    Organization,
+    PhoneKind,
+    PhoneNumber,
+    contact_tag,
+    utcnow,
+)
+from ..phone import normalize_phone_cached
+from ..records import (
+    _CONTACT_SCALARS,
+    ContactInput,
+    _country,
+    _tags,
+    contact_sort_key,
+    normalize_email,
+    sort_key,
+)
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+@dataclass(frozen=True)
+class NewContact:
+    data: ContactInput
+    organization_name: str = ""  # for the sort key of a contact without a name
+
+
+def insert_contacts(
+    session: Session, items: Sequence[NewContact], *, home_region: str = "DE"
+) -> list[int]:
+    """Insert ``items`` as new contacts; their ids, in the same order.
+
+    Raises what ``create_contact`` raises for bad input (a malformed address, a country code
+    that is not one); the caller's transaction then rolls back the whole batch.
+    """
+    if not items:
+        return []
+    now = utcnow()
+    contact_rows: list[dict[str, Any]] = []
+    phones: list[list[dict[str, Any]]] = []
+    emails: list[list[dict[str, Any]]] = []
+    tag_names: list[list[str]] = []
+    for item in items:
+        data = item.data
+        country = _country(data.country)
+        region = country or home_region
+        row = {name: getattr(data, name) for name in _CONTACT_SCALARS}
+        row["country"] = country
+        own_phones = []
+        for phone in data.phones:
+            if not phone.raw.strip():
+                continue
+            n = normalize_phone_cached(phone.raw, region)  # read once already by prepare()
+            own_phones.append(
+                {
+                    "raw": phone.raw,
+                    "kind": PhoneKind(phone.kind),
+                    "extension": n.extension,
+                    "e164": n.e164,
+                    "base_e164": n.base_e164,
+                    "suffix_key": n.suffix_key,
+                }
+            )
+        own_emails = []
+        for mail in data.emails:
+            if not mail.raw.strip():
+                continue
+            normalized, domain = normalize_email(mail.raw)
+            own_emails.append(
+                {
+                    "raw": mail.raw,
+                    "normalized": normalized,
+                    "domain": domain,
+                    "is_primary": mail.primary,
+                }
+            )
+        if own_emails and not any(e["is_primary"] for e in own_emails):
+            own_emails[0]["is_primary"] = True
+        row["sort_key"] = contact_sort_key(
+            data.first_name,
+            data.last_name,
+            item.organization_name if data.organization_id is not None else "",
+            str(own_phones[0]["raw"]) if own_phones else "",
+            str(own_emails[0]["normalized"]) if own_emails else "",
+        )
+        row["created_at"] = row["updated_at"] = now
+        row["version"] = 1
+        contact_rows.append(row)
+        phones.append(own_phones)
+        emails.append(own_emails)
+        tag_names.append(list(data.tags))
+    # Core inserts on the tables: the ORM's bulk path costs more than the database here
+    contacts = _table(Contact)
+    ids = list(
+        session.scalars(
+            insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), contact_rows
+        )
+    )
+    phone_rows = [
+        {**p, "contact_id": cid} for cid, own in zip(ids, phones, strict=True) for p in own
+    ]
+    if phone_rows:
+        session.execute(insert(_table(PhoneNumber)), phone_rows)
+    email_rows = [
+        {**e, "contact_id": cid} for cid, own in zip(ids, emails, strict=True) for e in own
+    ]
+    if email_rows:
+        session.execute(insert(_table(EmailAddress)), email_rows)
+    wanted = sorted({t.strip() for names in tag_names for t in names if t.strip()})
+    if wanted:
+        tag_objects = _tags(session, wanted)
+        session.flush()  # tags new to the database get their ids
+        by_name = {t.name: t.id for t in tag_objects}
+        links = {
+            (cid, by_name[name.strip()])
+            for cid, names in zip(ids, tag_names, strict=True)
+            for name in names
+            if name.strip()
+        }
+        session.execute(
+            insert(contact_tag), [{"contact_id": c, "tag_id": t} for c, t in sorted(links)]
+        )
+    return ids
+
+
+def insert_organizations(session: Session, names: Sequence[str]) -> list[int]:
+    """New organizations that only have a name (as a contact row names its company)."""
+    if not names:
+        return []
+    now = utcnow()
+    table = _table(Organization)
+    rows = [
+        {"name": name, "sort_key": sort_key(name), "created_at": now, "updated_at": now}
+        | {"version": 1}
+        for name in names
+    ]
+    return list(
+        session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    )

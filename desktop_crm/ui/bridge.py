@@ -1,0 +1,74 @@
+"""The one event bridge: call events and source status from any thread to the GUI thread.
+
+Listeners run in their own threads and must not make a single Qt call (PYSIDE-3124, see
+docs/architecture.md). :meth:`EventBridge.submit` therefore only puts the item on a
+:class:`queue.SimpleQueue` and, when no wake-up is in flight yet, asks the window's
+:class:`~desktop_crm.ui.tasks.TaskRunner` to run the drain on the GUI thread (its socketpair and
+``QSocketNotifier``: no Qt object is touched off the GUI thread, no polling delay).
+
+The drain hands everything that arrived meanwhile to ``batch_ready`` as one list, in arrival
+order, at most :attr:`EventBridge.max_batch` items at a time (the rest follows in the next turn
+of the event loop, so a flood cannot freeze the window). A burst of 500 INVITEs therefore costs
+the GUI a handful of batches, not 500 repaints; the pop-up coalesces them further.
+"""
+
+from __future__ import annotations
+
+import threading
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from .tasks import TaskRunner
+
+MAX_BATCH = 500
+
+
+class EventBridge(QObject):
+    """Receives plain values from any thread; re-emits them in batches on the GUI thread."""
+
+    #: a list of the items submitted since the last batch, oldest first (GUI thread)
+    batch_ready = Signal(list)
+
+    def __init__(
+        self, runner: TaskRunner, parent: QObject | None = None, *, max_batch: int = MAX_BATCH
+    ) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._lock = threading.Lock()
+        self._wake_pending = False
+        self.max_batch = max_batch
+        self.delivered = 0  # items handed to batch_ready so far
+        self.batches = 0
+
+    def submit(self, item: Any) -> None:
+        """Safe from any thread and never blocks; touches no Qt object."""
+        self._queue.put(item)
+        with self._lock:
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self._runner.post(self._drain)
+
+    def _drain(self) -> None:
+        """GUI thread: one batch out; if more is waiting, another turn after other events."""
+        with self._lock:
+            self._wake_pending = False  # before reading: a later submit wakes us again
+        items: list[Any] = []
+        while len(items) < self.max_batch:
+            try:
+                items.append(self._queue.get_nowait())
+            except Empty:
+                break
+        else:
+            with self._lock:
+                again = not self._wake_pending
+                self._wake_pending = True
+            if again:
+                self._runner.post(self._drain)
+        if items:
+            self.delivered += len(items)
+            self.batches += 1
+            self.batch_ready.emit(items)
