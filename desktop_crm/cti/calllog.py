@@ -92,6 +92,34 @@ _UPDATES_FROM = {
 
 
 @dataclass(frozen=True)
+class CallWrite:
+    """What one event changes in a call's history row: a snapshot taken on the thread that
+    identifies calls, written on the one that writes (so a slow write never delays the next
+    caller's pop-up)."""
+
+    first: CallEvent  # the call's first event: the row's direction, text and number
+    event: CallEvent
+    state: CallState  # the furthest state seen
+    rank: int
+    started_at: datetime | None
+    duration: int | None
+    contact_id: int | None
+    organization_id: int | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.event.source, self.event.call_id)
+
+    @property
+    def source(self) -> str:
+        return self.event.source
+
+    @property
+    def call_id(self) -> str:
+        return self.event.call_id
+
+
+@dataclass(frozen=True)
 class ResolvedCall:
     """A call event together with who is calling: what the pop-up and ``listen --json`` show.
 
@@ -144,6 +172,7 @@ class _Call:
     rank: int = -1  # of the furthest state seen
     state: CallState | None = None
     written_rank: int = -1  # of the furthest state stored
+    queued_rank: int = -1  # of the furthest state handed to the writer
     interaction_id: int | None = None
     started_at: datetime | None = None
     answered_at: datetime | None = None
@@ -180,34 +209,75 @@ class CallLogger:
 
         With ``announce``, a new state is handed to it as soon as the caller is identified and
         before the history row is written, so the pop-up does not wait for the database write
-        (its ``interaction_id`` is then None for a call's first event).
+        (its ``interaction_id`` is then None for a call's first event). This is
+        :meth:`prepare` and :meth:`write` on one thread; the listener runs them on two.
+        """
+        result, job = self.prepare(event, announce=announce)
+        if job is None:
+            return result
+        self.write(job)
+        if result is None:
+            return None
+        return ResolvedCall(event, result.resolution, self._interaction_id(job.key))
+
+    __call__ = handle
+
+    def prepare(
+        self, event: CallEvent, *, announce: Callable[[ResolvedCall], None] | None = None
+    ) -> tuple[ResolvedCall | None, CallWrite | None]:
+        """Track and identify ``event`` and announce a new state; what to write, if anything.
+
+        Runs on the thread that takes events in order; the returned :class:`CallWrite` is a
+        snapshot, so :meth:`write` may run on another thread while later events arrive.
         """
         call = self._track(event)
         rank = _RANK[event.state]
-        new = rank > call.rank
-        if new:
-            call.rank, call.state = rank, event.state
-        self._note_times(call, event)
-        if not new and call.written_rank >= call.rank:
-            return None  # a repeat of something already stored
+        with self._lock:
+            new = rank > call.rank
+            if new:
+                call.rank, call.state = rank, event.state
+            self._note_times(call, event)
+            if not new and call.queued_rank >= call.rank:
+                return None, None  # a repeat of something already stored (or on its way)
+            call.queued_rank = call.rank
+        if call.resolution is None:
+            try:
+                with self._db.session() as session:
+                    call.resolution = self._resolve(session, call.first)
+            except SQLAlchemyError as exc:
+                log.warning("call %s from %s not identified: %s", event.call_id, event.source, exc)
+        result = ResolvedCall(event, call.resolution, call.interaction_id) if new else None
+        if result is not None and announce is not None:
+            try:
+                announce(result)
+            except Exception:  # whoever listens, the call is still logged
+                log.warning("announcing call %s failed", event.call_id, exc_info=True)
+        return result, self._snapshot(call, event)
+
+    def write(self, job: CallWrite) -> None:
+        """Write (or move forward) the history row of ``job``; a failure is retried with the
+        call's next event."""
         try:
             with self._db.session() as session:
-                if call.resolution is None:
-                    call.resolution = self._resolve(session, call.first)
-                if new and announce is not None:
-                    try:
-                        announce(ResolvedCall(event, call.resolution, call.interaction_id))
-                    except Exception:  # whoever listens, the call is still logged
-                        log.warning("announcing call %s failed", event.call_id, exc_info=True)
-                self._write(session, call, event)
+                entry_id = self._write(session, job)
         except SQLAlchemyError as exc:
             # the next event of this call writes the complete state again
-            log.warning("call %s from %s not logged (yet): %s", event.call_id, event.source, exc)
-        if not new:
-            return None
-        return ResolvedCall(event, call.resolution, call.interaction_id)
+            log.warning("call %s from %s not logged (yet): %s", job.call_id, job.source, exc)
+            with self._lock:
+                call = self._calls.get(job.key)
+                if call is not None:
+                    call.queued_rank = min(call.queued_rank, call.written_rank)
+            return
+        with self._lock:
+            call = self._calls.get(job.key)
+            if call is not None:
+                call.interaction_id = entry_id
+                call.written_rank = max(call.written_rank, job.rank)
 
-    __call__ = handle
+    def _interaction_id(self, key: tuple[str, str]) -> int | None:
+        with self._lock:
+            call = self._calls.get(key)
+            return call.interaction_id if call is not None else None
 
     # --- state ---------------------------------------------------------------------------
 
@@ -242,7 +312,8 @@ class CallLogger:
         number = None if event.withheld else event.remote_number
         return resolve_caller(session, number, self._rules)
 
-    def _write(self, session: Session, call: _Call, event: CallEvent) -> None:
+    @staticmethod
+    def _snapshot(call: _Call, event: CallEvent) -> CallWrite:
         best = call.resolution.matches[0] if call.resolution and call.resolution.matches else None
         contact_id = organization_id = None
         if best is not None and best.record.kind is RecordKind.CONTACT:
@@ -250,56 +321,63 @@ class CallLogger:
         elif best is not None and best.record.kind is RecordKind.ORGANIZATION:
             organization_id = best.record.id
         assert call.state is not None
-        outcome = _OUTCOME[call.state]
-        duration = call.duration if call.state is CallState.ENDED else None
-        first = call.first
+        return CallWrite(
+            first=call.first,
+            event=event,
+            state=call.state,
+            rank=call.rank,
+            started_at=call.started_at,
+            duration=call.duration if call.state is CallState.ENDED else None,
+            contact_id=contact_id,
+            organization_id=organization_id,
+        )
+
+    def _write(self, session: Session, job: CallWrite) -> int:
+        first = job.first
+        outcome = _OUTCOME[job.state]
         entry, created = log_interaction(
             session,
             InteractionInput(
                 kind=InteractionKind.CALL,
-                contact_id=contact_id,
-                organization_id=organization_id,
+                contact_id=job.contact_id,
+                organization_id=job.organization_id,
                 direction=Direction(first.direction.value),
-                occurred_at=call.started_at,
-                duration_seconds=duration,
+                occurred_at=job.started_at,
+                duration_seconds=job.duration,
                 outcome=outcome,
                 body=_body(first),
                 remote="" if first.withheld else (first.remote_number or ""),
-                source=event.source,
-                external_id=event.call_id,
+                source=job.source,
+                external_id=job.call_id,
             ),
         )
-        call.interaction_id = entry.id
-        if not created and call.rank > 0:
-            self._advance(session, event, call, outcome, duration)
-        call.written_rank = call.rank
+        if not created and job.rank > 0:
+            self._advance(session, job, outcome)
+        return entry.id
 
     @staticmethod
-    def _advance(
-        session: Session, event: CallEvent, call: _Call, outcome: str, duration: int | None
-    ) -> None:
+    def _advance(session: Session, job: CallWrite, outcome: str) -> None:
         """Move the stored row forward to ``outcome``, never back (checked in the WHERE, so it
         also holds against another process writing the same call)."""
-        assert call.state is not None
-        behind: ColumnElement[bool] = Interaction.outcome.in_(_UPDATES_FROM[call.state])
-        if call.state is CallState.ENDED:
+        behind: ColumnElement[bool] = Interaction.outcome.in_(_UPDATES_FROM[job.state])
+        if job.state is CallState.ENDED:
             running = and_(
                 Interaction.outcome == OUTCOME_ANSWERED, Interaction.duration_seconds.is_(None)
             )
             behind = or_(behind, running)
         values: dict[str, Any] = {
             "outcome": outcome,
-            "duration_seconds": duration,
+            "duration_seconds": job.duration,
             "updated_at": utcnow(),
             "version": Interaction.version + 1,
         }
-        if event.started_at is not None:
-            values["occurred_at"] = call.started_at
+        if job.event.started_at is not None:
+            values["occurred_at"] = job.started_at
         session.execute(
             update(Interaction)
             .where(
-                Interaction.source == event.source,
-                Interaction.external_id == event.call_id,
+                Interaction.source == job.source,
+                Interaction.external_id == job.call_id,
                 behind,
             )
             .values(values)

@@ -1,10 +1,13 @@
-"""The headless listener: call sources → bounded queue → one worker that identifies and logs.
+"""The headless listener: call sources → bounded queue → one worker that identifies, one that logs.
 
 Sources call their sink on their own threads and must never block, so the sink only puts the
-event on a bounded queue. One worker thread drains it through the :class:`CallLogger` (its own
-sessions) and hands every :class:`ResolvedCall` to ``on_result`` (``desktop-crm listen`` prints
-JSON lines; the desktop client's bridge shows the pop-up). A flood fills the queue and further
-events are dropped with a warning instead of growing memory without bound.
+event on a bounded queue. One worker thread drains it, identifies the caller
+(:meth:`CallLogger.prepare`, its own sessions) and hands every :class:`ResolvedCall` to
+``on_result`` (``desktop-crm listen`` prints JSON lines; the desktop client's bridge shows the
+pop-up); the history write goes to a second thread (:meth:`CallLogger.write`, in order), so a
+slow write never holds up the next caller. A flood fills the queue and further events are
+dropped with a warning instead of growing memory without bound. Source status changes
+(:class:`SourceStatus`) travel the same queue and go to ``on_status``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from desktop_crm.secrets import get_secret
 
-from .calllog import CallLogger, ResolvedCall
+from .calllog import CallLogger, CallWrite, ResolvedCall
 from .events import CallEvent, CallSource, SourceStatus
 from .simulator import Simulator
 from .sip.agent import listener_from_settings
@@ -63,6 +66,11 @@ class Listener:
         self._on_result = on_result
         self._on_status = on_status
         self._queue: queue.Queue[CallEvent | SourceStatus | None] = queue.Queue(maxsize=max_queued)
+        # history writes: in order, on a thread of their own, so a slow write (a checkpoint, a
+        # busy server) never delays the next caller's pop-up; bounded, so a database that
+        # stops answering slows identification down instead of growing memory
+        self._writes: queue.Queue[CallWrite | None] = queue.Queue(maxsize=max_queued)
+        self._writer: threading.Thread | None = None
         self._worker: threading.Thread | None = None
         self.dropped = 0
         self._last_drop_warning = 0.0
@@ -70,6 +78,8 @@ class Listener:
     def start(self) -> None:
         if self._worker is not None:
             raise RuntimeError("the listener is already running")
+        self._writer = threading.Thread(target=self._write, name="cti-writer", daemon=True)
+        self._writer.start()
         self._worker = threading.Thread(target=self._work, name="cti-worker", daemon=True)
         self._worker.start()
         started: list[CallSource] = []
@@ -109,6 +119,11 @@ class Listener:
         self._queue.put(None)  # after everything already queued: nothing is lost on stop
         worker.join()
         self._worker = None
+        writer = self._writer
+        if writer is not None:
+            self._writes.put(None)  # after the writes of every event handled
+            writer.join()
+            self._writer = None
 
     def _work(self) -> None:
         while True:
@@ -123,9 +138,22 @@ class Listener:
                 continue
             try:
                 # the result goes on as soon as the caller is known; the history row follows
-                self._logger.handle(event, announce=self._on_result)
+                _result, job = self._logger.prepare(event, announce=self._on_result)
             except Exception:  # one bad event must not end the listener
                 log.warning("call event %s could not be handled", event.call_id, exc_info=True)
+                continue
+            if job is not None:
+                self._writes.put(job)
+
+    def _write(self) -> None:
+        while True:
+            job = self._writes.get()
+            if job is None:
+                return
+            try:
+                self._logger.write(job)
+            except Exception:
+                log.warning("call %s could not be logged", job.call_id, exc_info=True)
 
 
 def parse_bind(text: str, where: str) -> tuple[str, int]:

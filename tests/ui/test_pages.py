@@ -95,6 +95,15 @@ def test_the_calls_page_lists_calls_newest_first_and_filters_missed(
             CallEvent(call_id=call_id, state=state, source="t", remote_number="0171 5558123")
         )
     qtbot.waitUntil(lambda: window.tray.missed == 1, timeout=5000)
+
+    def logged_as_missed() -> bool:  # the history row is written after the pop-up is told
+        from desktop_crm.data.models import Interaction
+
+        with sqlite_db.session() as s:
+            rows = s.query(Interaction.outcome).filter(Interaction.external_id == "m1").all()
+            return [r[0] for r in rows] == ["missed"]
+
+    qtbot.waitUntil(logged_as_missed, timeout=5000)
     window.navigation.setCurrentRow(window.CALLS)
     page = window.calls_page
     qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=5000)
