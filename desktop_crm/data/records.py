@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -653,35 +652,3 @@ def add_phone_to_contact(
     contact.version += 1
     session.flush()
     return contact
-
-
-def create_ticket(
-    session: Session,
-    subject: str,
-    *,
-    description: str = "",
-    contact_id: int | None = None,
-    organization_id: int | None = None,
-    channel: str = "phone",
-) -> Ticket:
-    """A new ticket for a caller (the pop-up's "new ticket"); numbered ``T-000042`` by its id."""
-    subject = subject.strip()
-    if not subject:
-        raise ValidationError("a ticket needs a subject", field="subject")
-    if organization_id is None and contact_id is not None:
-        organization_id = session.scalar(
-            select(Contact.organization_id).where(Contact.id == contact_id)
-        )
-    ticket = Ticket(
-        number=f"new-{uuid.uuid4().hex[:24]}",  # unique until the id is known
-        subject=subject,
-        description=description,
-        contact_id=contact_id,
-        organization_id=organization_id,
-        channel=channel,
-    )
-    session.add(ticket)
-    session.flush()
-    ticket.number = f"T-{ticket.id:06d}"
-    session.flush()
-    return ticket

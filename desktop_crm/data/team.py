@@ -186,6 +186,39 @@ def current_role(session: Session) -> Role:
     return _role_from(session.scalars(text(_ROLE_SQL)))
 
 
+def current_user(session: Session) -> User:
+    """The person at this client: on PostgreSQL the user row of the login (``current_user``);
+    on a SQLite file (one person, no logins) a local user named after the system account,
+    created on first use. Tickets are assigned to it and "My tickets" lists its own."""
+    if session.get_bind().dialect.name != "sqlite":
+        login = session.scalar(text("SELECT current_user"))
+        user = session.scalar(select(User).where(User.login == login))
+        if user is None:
+            raise NotFound(
+                f"the database login {login!r} has no CRM user; an administrator adds it with "
+                f"desktop-crm user add {login} --role agent"
+            )
+        return user
+    login = _local_login()
+    user = session.scalar(select(User).where(User.login == login))
+    if user is None:
+        user = User(login=login, name=login, role=Role.ADMIN)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def _local_login() -> str:
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = "local"
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60] or "local"
+    return cleaned
+
+
 def _connection_role(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from desktop_crm.data import history as history_service
@@ -34,7 +36,7 @@ from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
 from desktop_crm.data.history import InteractionInput
-from desktop_crm.data.models import Direction, InteractionKind
+from desktop_crm.data.models import Direction, Interaction, InteractionKind
 from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
 from desktop_crm.settings import Settings, config_path
@@ -283,6 +285,8 @@ class MainWindow(QMainWindow):
         elif index == self.CALLS:
             self.calls_page.reload()
             self.tray.clear_missed()
+        elif index == self.TICKETS and hasattr(self.tickets_page, "load"):
+            self.tickets_page.load()
 
     def set_tickets_page(self, page: QWidget) -> None:
         """Put the ticket board (issue 7) in place of the placeholder."""
@@ -792,15 +796,43 @@ class MainWindow(QMainWindow):
             description = dialog.description_edit.toPlainText()
             db = self.db
 
+            source, call_id = info.key
+
             def work(_context: TaskContext) -> str:
+                # the ticket services (issue 7): numbered, in the history, SLA clock started;
+                # the call joins the ticket's history when its row is already written
+                from desktop_crm.data.team import current_user
+                from desktop_crm.tickets.service import (
+                    TicketInput,
+                    create_from_call,
+                    create_ticket,
+                )
+
+                def call_row() -> int | None:
+                    with db.session() as session:
+                        return info.call.interaction_id or session.scalar(
+                            select(Interaction.id).where(
+                                Interaction.source == source, Interaction.external_id == call_id
+                            )
+                        )
+
+                # the call's row is written right after the pop-up is told: give it a moment
+                deadline = time.monotonic() + 2.0
+                while (entry_id := call_row()) is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 with db.session() as session:
-                    ticket = records.create_ticket(
-                        session,
-                        subject,
+                    user_id = current_user(session).id
+                    data = TicketInput(
+                        subject=subject,
                         description=description,
                         contact_id=contact_id,
                         organization_id=organization_id,
+                        channel="phone",
                     )
+                    if entry_id is not None:
+                        ticket = create_from_call(session, entry_id, data, user_id=user_id)
+                    else:
+                        ticket = create_ticket(session, data, user_id=user_id, responded=True)
                     return ticket.number
 
             self.tasks.run(
@@ -1058,6 +1090,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        if hasattr(self.tickets_page, "stop"):
+            self.tickets_page.stop()
         self.calls.stop()
         self.tray.stop()
         self.popup.close_timer.stop()

@@ -16,6 +16,7 @@ from desktop_crm.settings import Settings
 
 from .i18n import install_translators
 from .main_window import MainWindow, ask_load_demo_data
+from .tickets_page import TicketsPage
 
 # asks the user whether to load demo data; tests pass ``lambda parent: True`` so nothing blocks
 Confirm = Callable[[QWidget], bool]
@@ -69,6 +70,7 @@ def open_main_window(
     """Install the language, show the main window, and offer demo data once it is up."""
     install_translators(app, settings.get("ui.language"))
     window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
+    window.set_tickets_page(TicketsPage(db, window.tasks))
     window.show()
     window.start_telephony()
 

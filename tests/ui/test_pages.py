@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from desktop_crm.cti.events import CallEvent, CallState
 from desktop_crm.data import records
 from desktop_crm.data.db import Database
+from desktop_crm.tickets.service import TicketInput, create_ticket
 from desktop_crm.ui.main_window import MainWindow
 from desktop_crm.ui.models import CallTableModel, OrganizationTableModel
 from desktop_crm.ui.reader import CrmReader
@@ -65,7 +66,7 @@ def test_the_organization_page_is_a_360_degree_view(
     data = seed_small(sqlite_db)
     with sqlite_db.session() as s:
         org_id = records.get_contact(s, data.anna).organization_id
-        records.create_ticket(s, "Wartung Halle 2", organization_id=org_id)
+        create_ticket(s, TicketInput("Wartung Halle 2", organization_id=org_id))
     window = open_window(sqlite_db)
     window.navigation.setCurrentRow(window.ORGANIZATIONS)
     page = window.organizations_page
@@ -74,7 +75,7 @@ def test_the_organization_page_is_a_360_degree_view(
     assert "K-1001" in fields
     assert any(f'href="contact:{data.anna}"' in f for f in fields)
     assert any("Wartung Halle 2" in f for f in fields)
-    assert page.history_model.rowCount() == 4  # the history of its people
+    assert page.history_model.rowCount() == 5  # the history of its people and the ticket
     page._link(f"contact:{data.anna}")
     assert window.pages.currentIndex() == window.CONTACTS
     qtbot.waitUntil(lambda: not window.detail_loading)

@@ -276,10 +276,23 @@ def test_new_ticket_from_the_popup_creates_an_open_ticket_shown_next_time(
         ticket = s.scalar(select(Ticket))
         assert ticket is not None and ticket.contact_id == data.anna
         assert ticket.number.startswith("T-")
+        # through the ticket services: taken during the call, so answered and open, and the
+        # agent's own; the call joins the ticket's history
+        assert (ticket.channel, ticket.status.value) == ("phone", "open")
+        assert ticket.assignee_id is not None and ticket.first_responded_at is not None
+        call_row = s.scalar(select(Interaction).where(Interaction.external_id == "call-1"))
+        assert call_row is not None and call_row.ticket_id == ticket.id
+        number = ticket.number
     card.close_button.click()
     ring(window, "+49 89 2020447-25", call_id="call-2")
     card = wait_card(qtbot, window, lambda c: c.tickets_label.isVisible())
     assert "Wartung Anlage 3" in card.tickets_label.text()
+    window.show_page(window.TICKETS)  # "My tickets" lists it
+    page = window.tickets_page
+    qtbot.waitUntil(lambda: getattr(page, "my_tickets", None) is not None, timeout=5000)
+    mine = page.my_tickets
+    qtbot.waitUntil(lambda: mine.tickets.model.rowCount() == 1, timeout=8000)
+    assert number in str(mine.tickets.model.index(0, 0).data())
 
 
 def _update(call_id: str, state: CallState, matches: tuple[Match, ...] = ()) -> CallUpdate:

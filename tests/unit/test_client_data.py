@@ -12,6 +12,7 @@ from desktop_crm.data.errors import NotFound, ValidationError
 from desktop_crm.data.history import InteractionInput, log_interaction
 from desktop_crm.data.models import InteractionKind, Tag, TicketStatus
 from desktop_crm.data.records import ContactInput, EmailInput, OrganizationInput, PhoneInput
+from desktop_crm.tickets.service import TicketInput, create_ticket
 
 
 def _people(db: Database) -> tuple[int, int, int]:
@@ -54,8 +55,9 @@ def test_caller_card_has_important_tags_notes_last_five_entries_and_open_tickets
                     occurred_at=now + timedelta(hours=i),
                 ),
             )
-        open_ticket = records.create_ticket(s, "Wartung", contact_id=anna)
-        closed = records.create_ticket(s, "Alt", contact_id=anna)
+        earlier = now - timedelta(days=1)  # the tickets' own history entries come before
+        open_ticket = create_ticket(s, TicketInput("Wartung", contact_id=anna), now=earlier)
+        closed = create_ticket(s, TicketInput("Alt", contact_id=anna), now=earlier)
         closed.status = TicketStatus.CLOSED
     with db.session() as s:
         card = queries.caller_card(s, contact_id=anna)
