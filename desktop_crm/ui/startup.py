@@ -15,6 +15,7 @@ from desktop_crm.identify.rules import DialingRules
 from desktop_crm.settings import Settings
 
 from .i18n import install_translators
+from .mail import MailPage
 from .main_window import MainWindow, ask_load_demo_data
 
 # asks the user whether to load demo data; tests pass ``lambda parent: True`` so nothing blocks
@@ -69,6 +70,7 @@ def open_main_window(
     """Install the language, show the main window, and offer demo data once it is up."""
     install_translators(app, settings.get("ui.language"))
     window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
+    window.set_mail_page(MailPage(db, window.tasks, window.reader))
     window.show()
     window.start_telephony()
 
