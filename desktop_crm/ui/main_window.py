@@ -44,6 +44,7 @@ from .calls import CallCentre
 from .contact_form import ContactDialog, OrganizationDialog
 from .contact_view import ContactView
 from .errors import describe_error
+from .mail import MailArrival, MailCentre, MailPage
 from .models import ContactTableModel
 from .pages import CallsPage, OrganizationsPage, PlaceholderPage
 from .popup import CallerPopup, CallInfo, popup_options
@@ -51,7 +52,6 @@ from .reader import SEARCH_LIMIT, ContactDetail, CrmReader, HistoryEntry, Search
 from .settings_dialog import SettingsDialog
 from .tasks import Progress, Task, TaskContext, TaskRunner
 from .transfer import Transfers
-from .mail import MailArrival, MailCentre, MailPage
 from .tray import CallTray
 
 if TYPE_CHECKING:

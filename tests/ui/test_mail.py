@@ -62,7 +62,9 @@ def anna(db: Database) -> int:
         ).id
 
 
-def mail_event(contact_id: int | None, *, popup: bool = True, subject: str = "Angebot") -> MailEvent:
+def mail_event(
+    contact_id: int | None, *, popup: bool = True, subject: str = "Angebot"
+) -> MailEvent:
     matches: tuple[Match, ...] = ()
     if contact_id is not None:
         matches = (
@@ -176,8 +178,12 @@ def test_a_mail_without_popup_is_not_notified(window: Callable[..., MainWindow])
     assert win.tray.notified == []
 
 
-def test_unassigned_mail_model_passes_qtmodeltester(qtmodeltester: Any, sqlite_db: Database) -> None:
-    ids = [add_unassigned(sqlite_db, f"x{i}@example.org", f"Mail {i}", minutes_ago=i) for i in range(5)]
+def test_unassigned_mail_model_passes_qtmodeltester(
+    qtmodeltester: Any, sqlite_db: Database
+) -> None:
+    ids = [
+        add_unassigned(sqlite_db, f"x{i}@example.org", f"Mail {i}", minutes_ago=i) for i in range(5)
+    ]
 
     def fetch(wanted: Any) -> Any:
         with sqlite_db.session() as s:
@@ -281,3 +287,71 @@ def test_mail_states_in_words() -> None:
 def test_check_connection_says_why_it_failed() -> None:
     text = check_connection({"host": "127.0.0.1", "port": 9, "tls": "none", "user": "x"}, "pw")
     assert text.startswith("Failed: cannot reach 127.0.0.1:9")
+
+
+def test_settings_dialog_edits_imap_accounts_and_stores_the_password_in_the_keyring(
+    window: Callable[..., MainWindow], qtbot: Any, tmp_path: Path, memory_keyring: Any
+) -> None:
+    from desktop_crm.settings import load_settings
+
+    win = window()
+    win.settings = Settings(path=tmp_path / "conf" / "s.toml")
+    dialog = win.open_settings()
+    editor = dialog.imap_editor
+    assert not editor.fields.isEnabled()  # no account yet
+    editor.add_account()
+    editor.name_edit.setText("office")
+    editor.host_edit.setText("imap.example.de")
+    editor.user_edit.setText("anna")
+    editor.password_edit.setText("imap-geheim")
+    editor.secret_edit.setText("imap-office")
+    editor.folders_edit.setText("INBOX, Gesendet")
+    editor.verify_box.setChecked(False)
+    editor.lookback_box.setValue(30)
+    editor.add_account()  # a second one, removed again
+    assert editor.account_box.count() == 2
+    editor.remove_account()
+    assert editor.account_box.count() == 1
+    dialog.save()
+    assert dialog.saved, dialog.error_label.text()
+    path = tmp_path / "conf" / "s.toml"
+    assert "imap-geheim" not in path.read_text(encoding="utf-8")
+    entry = load_settings(path).entries("imap")[0]
+    assert entry["name"] == "office" and entry["host"] == "imap.example.de"
+    assert entry["folders"] == ["INBOX", "Gesendet"]
+    assert entry["verify_certificate"] is False and entry["lookback_days"] == 30
+    assert entry["secret"] == "imap-office"
+    assert memory_keyring.store[("desktop_crm", "imap-office")] == "imap-geheim"
+
+
+def test_settings_dialog_refuses_an_imap_account_without_server(
+    window: Callable[..., MainWindow], tmp_path: Path
+) -> None:
+    win = window()
+    win.settings = Settings(path=tmp_path / "s.toml")
+    dialog = win.open_settings()
+    dialog.imap_editor.add_account()
+    dialog.save()
+    assert not dialog.saved
+    assert "host, user must be set" in dialog.error_label.text()
+    dialog.reject()
+
+
+def test_imap_test_connection_answers_in_words_off_the_gui_thread(
+    window: Callable[..., MainWindow], qtbot: Any, tmp_path: Path
+) -> None:
+    win = window()
+    win.settings = Settings(path=tmp_path / "s.toml")
+    dialog = win.open_settings()
+    editor = dialog.imap_editor
+    editor.add_account()
+    editor.host_edit.setText("127.0.0.1")
+    editor.port_box.setValue(9)
+    editor.tls_box.setCurrentIndex(editor.tls_box.findData("none"))
+    editor.user_edit.setText("anna")
+    editor.password_edit.setText("x")
+    editor.test_connection()
+    assert editor.test_result.text() == "Connecting…"
+    qtbot.waitUntil(lambda: not editor.testing, timeout=10_000)
+    assert editor.test_result.text().startswith("Failed: cannot reach 127.0.0.1:9")
+    dialog.reject()
