@@ -79,29 +79,30 @@ def route_to_ticket(db: Database, event: MailEvent) -> tuple[str, bool] | None:
 
 def mail_state_words(status: MailStatus) -> str:
     """``office: waiting for new mail`` / ``office: reconnecting (wrong user name …)``."""
-    tr = QCoreApplication.translate
     state = status.state
     if state is MailState.CONNECTING:
-        text = tr("Mail", "connecting")
+        text = QCoreApplication.translate("Mail", "connecting")
     elif state is MailState.SCANNING:
         if status.total:
-            text = tr("Mail", "reading {folder} ({done} of {total})").format(
-                folder=status.folder, done=status.done, total=status.total
-            )
+            text = QCoreApplication.translate(
+                "Mail", "reading {folder} ({done} of {total})"
+            ).format(folder=status.folder, done=status.done, total=status.total)
         else:
-            text = tr("Mail", "reading {folder}").format(folder=status.folder)
+            text = QCoreApplication.translate("Mail", "reading {folder}").format(
+                folder=status.folder
+            )
     elif state is MailState.IDLE:
-        text = tr("Mail", "idle, waiting for new mail")
+        text = QCoreApplication.translate("Mail", "idle, waiting for new mail")
     elif state is MailState.POLLING:
-        text = tr("Mail", "polling for new mail")
+        text = QCoreApplication.translate("Mail", "polling for new mail")
     elif state is MailState.RECONNECTING:
-        text = tr("Mail", "reconnecting")
+        text = QCoreApplication.translate("Mail", "reconnecting")
     else:
-        text = tr("Mail", "stopped")
+        text = QCoreApplication.translate("Mail", "stopped")
     if status.reason:
         text += ": " + status.reason
     if status.retry_in is not None and state is MailState.RECONNECTING:
-        text += "; " + tr("Mail", "next attempt in {seconds} s").format(
+        text += "; " + QCoreApplication.translate("Mail", "next attempt in {seconds} s").format(
             seconds=round(status.retry_in)
         )
     return f"{status.account}: {text}"
