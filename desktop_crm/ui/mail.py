@@ -226,6 +226,18 @@ def check_connection(entry: dict[str, Any], password: str) -> str:
 # --- the unassigned-mail page ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _OrganizationChoice:
+    """An organization as the find dialog shows a row (it reads these fields)."""
+
+    id: int
+    name: str
+    phone: str
+    city: str
+    organization: str = ""  # the customer number, shown where a contact's company would be
+    email: str = ""
+
+
 def _sender(row: UnassignedRow) -> str:
     if row.sender_name and row.sender:
         return f"{row.sender_name} <{row.sender}>"
@@ -312,12 +324,20 @@ class MailPage(QWidget):
         self.assign_button = QPushButton(self.tr("Assign to contact…"))
         self.assign_button.setObjectName("assignMailButton")
         self.assign_button.clicked.connect(self.assign_current)
+        self.assign_org_button = QPushButton(self.tr("Assign to organization…"))
+        self.assign_org_button.setObjectName("assignMailOrganizationButton")
+        self.assign_org_button.clicked.connect(lambda: self.assign_current(organization=True))
         self.dismiss_button = QPushButton(self.tr("Dismiss"))
         self.dismiss_button.setObjectName("dismissMailButton")
         self.dismiss_button.clicked.connect(self.dismiss_current)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
-        for button in (self.assign_button, self.dismiss_button, self.reload_button):
+        for button in (
+            self.assign_button,
+            self.assign_org_button,
+            self.dismiss_button,
+            self.reload_button,
+        ):
             top.addWidget(button)
 
         self.preview = QTextBrowser()
@@ -412,6 +432,7 @@ class MailPage(QWidget):
     def _update_buttons(self) -> None:
         selected = self.table.currentIndex().isValid()
         self.assign_button.setEnabled(selected)
+        self.assign_org_button.setEnabled(selected)
         self.dismiss_button.setEnabled(selected)
 
     def _failed_message(self, message: str) -> None:
@@ -419,27 +440,47 @@ class MailPage(QWidget):
 
     # --- decisions (written in the background) -----------------------------------------------
 
-    def assign_current(self) -> FindContactDialog | None:
+    def _organization_rows(self, ids: Sequence[int]) -> Mapping[int, Any]:
+        return {
+            i: _OrganizationChoice(r.id, r.name, r.phone, r.city, r.customer_number)
+            for i, r in self.reader.organization_rows(ids).items()
+        }
+
+    def assign_current(self, *, organization: bool = False) -> FindContactDialog | None:
+        """Find the contact (or organization) in a dialog; the mail is logged there."""
         unassigned_id = self.current_id()
         if unassigned_id is None:
             return None
         row = self.model.row_data(self.table.currentIndex().row())
         who = _sender(row) if row is not None else ""
-        dialog = FindContactDialog(
-            self.runner,
-            self.reader.search,
-            self.reader.contact_rows,
-            self.tr("Assign the mail from {sender} to which contact?").format(sender=who),
-            self,
-        )
+        if organization:
+            dialog = FindContactDialog(
+                self.runner,
+                self.reader.organization_ids,
+                self._organization_rows,
+                self.tr("Assign the mail from {sender} to which organization?").format(sender=who),
+                self,
+            )
+        else:
+            dialog = FindContactDialog(
+                self.runner,
+                self.reader.search,
+                self.reader.contact_rows,
+                self.tr("Assign the mail from {sender} to which contact?").format(sender=who),
+                self,
+            )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog = dialog
         dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
 
         def accepted() -> None:
-            contact_id = dialog.contact_id()
-            if contact_id is not None:
-                self.assign(unassigned_id, contact_id=contact_id)
+            record_id = dialog.contact_id()  # the id of the row picked, either kind
+            if record_id is None:
+                return
+            if organization:
+                self.assign(unassigned_id, organization_id=record_id)
+            else:
+                self.assign(unassigned_id, contact_id=record_id)
 
         dialog.accepted.connect(accepted)
         dialog.open()

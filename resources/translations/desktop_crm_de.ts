@@ -897,6 +897,10 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
         <translation>Kontakt zuordnen …</translation>
     </message>
     <message>
+        <source>Assign to organization…</source>
+        <translation>Organisation zuordnen …</translation>
+    </message>
+    <message>
         <source>Dismiss</source>
         <translation>Verwerfen</translation>
     </message>
@@ -930,6 +934,10 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     <message>
         <source>Could not read the mail: {error}</source>
         <translation>Die Mails konnten nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>Assign the mail from {sender} to which organization?</source>
+        <translation>Welcher Organisation soll die Mail von {sender} zugeordnet werden?</translation>
     </message>
     <message>
         <source>Assign the mail from {sender} to which contact?</source>

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop_crm.data import mail_store, records
@@ -96,12 +97,16 @@ def mail_event(
 
 @pytest.fixture
 def window(
-    qapp: QApplication, qtbot: Any, tmp_path: Path, sqlite_db: Database
+    qapp: QApplication,
+    qtbot: Any,
+    tmp_path: Path,
+    sqlite_db: Database,
+    language: Callable[[str], str],
 ) -> Callable[..., MainWindow]:
-    def open_(imap: list[dict[str, Any]] | None = None) -> MainWindow:
+    def open_(imap: list[dict[str, Any]] | None = None, lang: str = "en") -> MainWindow:
         settings = Settings(
             path=tmp_path / "desktop-crm.toml",
-            values={"ui": {"language": "en"}},
+            values={"ui": {"language": lang}},
             lists={"imap": imap or []},
         )
         win = open_main_window(
@@ -355,3 +360,56 @@ def test_imap_test_connection_answers_in_words_off_the_gui_thread(
     qtbot.waitUntil(lambda: not editor.testing, timeout=10_000)
     assert editor.test_result.text().startswith("Failed: cannot reach 127.0.0.1:9")
     dialog.reject()
+
+
+def test_mail_page_assigns_to_an_organization(
+    window: Callable[..., MainWindow], qtbot: Any, sqlite_db: Database
+) -> None:
+    from desktop_crm.data.records import OrganizationInput
+
+    with sqlite_db.session() as s:
+        org = records.create_organization(
+            s, OrganizationInput(name="Müller Anlagenbau GmbH", customer_number="K-1001")
+        ).id
+    entry = add_unassigned(sqlite_db, "einkauf@mueller.example", "Bestellung")
+    win = window()
+    page = win.mail_page
+    assert isinstance(page, MailPage)
+    qtbot.waitUntil(lambda: page.count == 1, timeout=5000)
+    page.table.selectRow(0)
+    dialog = page.assign_current(organization=True)
+    assert dialog is not None
+    dialog.search_edit.setText("Müller")
+    dialog.run_search()
+    qtbot.waitUntil(lambda: dialog.result_list.count() == 1, timeout=5000)
+    assert dialog.result_list.item(0).text() == "Müller Anlagenbau GmbH · K-1001"
+    dialog.result_list.setCurrentRow(0)
+    with qtbot.waitSignal(page.reloaded, timeout=5000):
+        dialog.accept()
+    assert page.count == 0
+    with sqlite_db.session() as s:
+        (row,) = mail_store.unassigned_rows(s, [entry]).values()
+    assert row.interaction_id is not None
+    assert org
+
+
+def test_the_mail_page_speaks_german(
+    window: Callable[..., MainWindow], qtbot: Any, sqlite_db: Database, tmp_path: Path
+) -> None:
+    add_unassigned(sqlite_db, "new@kunde.de", "Anfrage Wartung", snippet="Bitte um ein Angebot.")
+    win = window(lang="de")
+    page = win.mail_page
+    assert isinstance(page, MailPage)
+    qtbot.waitUntil(lambda: page.count == 1, timeout=5000)
+    assert win.navigation.item(win.MAIL).text() == "Mail (1)"
+    assert page.title.text() == "1 nicht zugeordnete Mail"
+    assert page.assign_button.text() == "Kontakt zuordnen …"
+    assert page.model.headerData(1, Qt.Orientation.Horizontal) == "Betreff"
+    page.table.selectRow(0)
+    assert "Von: new@kunde.de" in page.preview.toPlainText()
+    assert mail_state_words(MailStatus("büro", MailState.IDLE)) == (
+        "büro: bereit, wartet auf neue Mails"
+    )
+    win.show_page(win.MAIL)
+    win.resize(1200, 600)
+    win.grab().save(str(tmp_path / "mail-page-de.png"))
