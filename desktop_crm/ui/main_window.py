@@ -319,8 +319,12 @@ class MainWindow(QMainWindow):
         item.setText(self.tr("Mail ({count})").format(count=count) if count else self.tr("Mail"))
 
     def _mail_arrived(self, arrivals: list[MailArrival]) -> None:
+        shown = len(self.tray.notified)
         for arrival in arrivals:
             self.tray.notify_mail(arrival.event)
+        if len(self.tray.notified) > shown and not self.tray.icon.isVisible():
+            title, text = self.tray.notified[-1]  # no tray on this desktop: the status bar
+            self.statusBar().showMessage(f"{title}: {text}", 10_000)
         if isinstance(self.mail_page, MailPage) and any(
             a.event.unassigned_id is not None for a in arrivals
         ):

@@ -141,6 +141,7 @@ def test_mail_and_status_reach_the_tray_through_the_bridge_from_a_worker_thread(
     from_thread(deliver)
     qtbot.waitUntil(lambda: bool(win.tray.notified), timeout=2000)
     assert win.tray.notified == [("Mail from Anna Schäfer", "Angebot")]
+    assert win.statusBar().currentMessage() == "Mail from Anna Schäfer: Angebot"  # no tray here
     qtbot.waitUntil(lambda: "office: idle" in win.telephony_label.text(), timeout=2000)
     assert "Mail: office: idle, waiting for new mail" in win.tray.tooltip()
 
