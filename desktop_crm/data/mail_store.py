@@ -307,6 +307,30 @@ def list_unassigned(
     return [_row(entry, mail) for entry, mail in session.execute(query.limit(limit).offset(offset))]
 
 
+def unassigned_ids(session: Session, *, limit: int = 100_000) -> list[int]:
+    """The ids of the open unassigned mail, newest first (for a lazy table over ids)."""
+    query = (
+        select(UnassignedMail.id)
+        .join(MailMessage, MailMessage.id == UnassignedMail.mail_id)
+        .where(UnassignedMail.status == UnassignedStatus.OPEN)
+        .order_by(MailMessage.sent_at.desc(), UnassignedMail.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def unassigned_rows(session: Session, ids: Sequence[int]) -> dict[int, UnassignedRow]:
+    """The entries with these ids (decided ones included), by id; unknown ids are left out."""
+    if not ids:
+        return {}
+    query = (
+        select(UnassignedMail, MailMessage)
+        .join(MailMessage, MailMessage.id == UnassignedMail.mail_id)
+        .where(UnassignedMail.id.in_(list(ids)))
+    )
+    return {entry.id: _row(entry, mail) for entry, mail in session.execute(query)}
+
+
 def count_unassigned(session: Session) -> int:
     return int(
         session.scalar(

@@ -46,6 +46,7 @@ from .calls import CallCentre
 from .contact_form import ContactDialog, OrganizationDialog
 from .contact_view import ContactView
 from .errors import describe_error
+from .mail import MailArrival, MailCentre, MailPage
 from .models import ContactTableModel
 from .pages import CallsPage, OrganizationsPage, PlaceholderPage
 from .popup import CallerPopup, CallInfo, popup_options
@@ -117,6 +118,8 @@ class MainWindow(QMainWindow):
         self.calls = CallCentre(db, self.rules, self.tasks, self)
         self.popup = CallerPopup(self.calls, **popup_options(settings))
         self.tray = CallTray(self)
+        # mail (issue 5): the IMAP watchers feed the same bridge as the call listener
+        self.mail = MailCentre(db, self.calls.bridge, self)
         self.transfers = Transfers(self, db, self.tasks, self.rules.country)
         self.total_contacts = 0
         self.demo_task: Task[DemoSummary] | None = None
@@ -215,7 +218,7 @@ class MainWindow(QMainWindow):
         self.calls_page = CallsPage(self.reader, self.tasks)
         self.calls_page.open_record.connect(self.open_record)
         self.pages.addWidget(self.calls_page)
-        self.mail_page = PlaceholderPage(
+        self.mail_page: QWidget = PlaceholderPage(
             "mailPage",
             self.tr(
                 "Mails from customers appear here once a mailbox is set up "
@@ -287,6 +290,8 @@ class MainWindow(QMainWindow):
             self.tray.clear_missed()
         elif index == self.TICKETS and hasattr(self.tickets_page, "load"):
             self.tickets_page.load()
+        elif index == self.MAIL and isinstance(self.mail_page, MailPage):
+            self.mail_page.reload()
 
     def set_tickets_page(self, page: QWidget) -> None:
         """Put the ticket board (issue 7) in place of the placeholder."""
@@ -298,6 +303,44 @@ class MainWindow(QMainWindow):
         self.pages.insertWidget(index, page)
         if current:
             self.pages.setCurrentIndex(index)
+
+    def set_mail_page(self, page: MailPage) -> None:
+        """Put the unassigned-mail page (issue 5) in place of the placeholder; its count
+        becomes the badge of the navigation entry."""
+        index = self.pages.indexOf(self.mail_page)
+        current = self.pages.currentIndex() == index
+        self.pages.removeWidget(self.mail_page)
+        self.mail_page.deleteLater()
+        self.mail_page = page
+        self.pages.insertWidget(index, page)
+        if current:
+            self.pages.setCurrentIndex(index)
+        page.count_changed.connect(self._mail_count_changed)
+        page.reload()
+
+    def _mail_count_changed(self, count: int) -> None:
+        item = self.navigation.item(self.MAIL)
+        item.setText(self.tr("Mail ({count})").format(count=count) if count else self.tr("Mail"))
+
+    def _mail_arrived(self, arrivals: list[MailArrival]) -> None:
+        shown = len(self.tray.notified)
+        for arrival in arrivals:
+            self.tray.notify_mail(arrival.event)
+        if len(self.tray.notified) > shown and not self.tray.icon.isVisible():
+            title, text = self.tray.notified[-1]  # no tray on this desktop: the status bar
+            self.statusBar().showMessage(f"{title}: {text}", 10_000)
+        if isinstance(self.mail_page, MailPage) and any(
+            a.event.unassigned_id is not None for a in arrivals
+        ):
+            self.mail_page.reload()
+        last = arrivals[-1]
+        if last.ticket_number is not None:
+            self.statusBar().showMessage(
+                self.tr("Mail from {sender} added to ticket {number}.").format(
+                    sender=last.event.sender or "", number=last.ticket_number
+                ),
+                10_000,
+            )
 
     # --- menus -----------------------------------------------------------------------------
 
@@ -714,6 +757,9 @@ class MainWindow(QMainWindow):
         self.popup.new_ticket.connect(self.new_ticket_for_call)
         self.popup.create_contact.connect(self.create_contact_with_number)
         self.popup.add_number.connect(self.add_number_to_contact)
+        self.mail.status_changed.connect(self.tray.set_mail_status)
+        self.mail.mail_arrived.connect(self._mail_arrived)
+        self.tray.open_record.connect(self.open_record)
         self._telephony_changed()
 
     def start_telephony(self, settings: Settings | None = None) -> None:
@@ -722,12 +768,15 @@ class MainWindow(QMainWindow):
         sip = settings.entries("sip") if settings is not None else []
         simulators = settings.entries("simulator") if settings is not None else []
         self.calls.start(sip, simulators)
+        self.mail.start(settings.entries("imap") if settings is not None else [])
         self.tray.start()
 
     def _telephony_changed(self) -> None:
         text = self.tray.summary()
         if self.tray.missed:
             text += " · " + self.tr("%n missed call(s)", "", self.tray.missed)
+        if self.tray.mail_statuses:
+            text += " · " + self.tray.mail_summary()
         self.telephony_label.setText(text)
         self.telephony_label.setToolTip(self.tray.tooltip())
 
@@ -1092,6 +1141,7 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         if hasattr(self.tickets_page, "stop"):
             self.tickets_page.stop()
+        self.mail.stop()
         self.calls.stop()
         self.tray.stop()
         self.popup.close_timer.stop()

@@ -315,7 +315,17 @@ class SettingsDialog(QDialog):
 
     def _imap_page(self) -> QWidget:
         page, layout, _form = self._page(self.tr("IMAP accounts"))
-        if "imap" not in SECTIONS:
+        if "imap" in SECTIONS:
+            from .imap_settings import ImapAccountsEditor
+
+            self.imap_editor = ImapAccountsEditor(
+                list(self.settings.lists.get("imap", [])),
+                self.runner,
+                self.keyring_problem,
+            )
+            layout.addWidget(self.imap_editor)
+            self._keyring_warning(layout)
+        else:
             text = self.tr(
                 "Mailboxes are set up here once the mail watcher is part of this version: "
                 "mails from known customers then land in their history."
@@ -443,6 +453,11 @@ class SettingsDialog(QDialog):
             lists["sip"] = [entry, *self.sip[1:]]
         else:
             lists.pop("sip", None)
+        if hasattr(self, "imap_editor"):
+            if imap := self.imap_editor.entries():
+                lists["imap"] = imap
+            else:
+                lists.pop("imap", None)
         return Settings(
             path=self.settings.path,
             values=copy.deepcopy(self.values),
@@ -465,6 +480,11 @@ class SettingsDialog(QDialog):
                 if SECTIONS["sip"].setting("secret") is not None:
                     entry["secret"] = name
                 passwords.append((name, self.sip_password_edit.text()))
+            if hasattr(self, "imap_editor"):
+                from desktop_crm.mail import accounts_from_settings
+
+                accounts_from_settings(new.lists.get("imap", []))  # refused here, in words
+                passwords.extend(self.imap_editor.passwords())
             for name, password in passwords:
                 secrets.set_secret(name, password)
             save_settings(new)

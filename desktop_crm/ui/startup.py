@@ -15,6 +15,7 @@ from desktop_crm.identify.rules import DialingRules
 from desktop_crm.settings import Settings
 
 from .i18n import install_translators
+from .mail import MailPage
 from .main_window import MainWindow, ask_load_demo_data
 from .tickets_page import TicketsPage
 
@@ -71,6 +72,7 @@ def open_main_window(
     install_translators(app, settings.get("ui.language"))
     window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
     window.set_tickets_page(TicketsPage(db, window.tasks))
+    window.set_mail_page(MailPage(db, window.tasks, window.reader))
     window.show()
     window.start_telephony()
 

@@ -15,6 +15,9 @@ from PySide6.QtGui import QAction, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from desktop_crm.cti.events import SourceProblem, SourceState, SourceStatus
+from desktop_crm.mail.events import MailEvent, MailStatus
+
+from .mail import mail_failing, mail_state_words
 
 
 def state_words(state: SourceState) -> str:
@@ -98,10 +101,15 @@ class CallTray(QObject):
     show_missed = Signal()
     quit_requested = Signal()
     changed = Signal()
+    #: the notification of a mail from a known customer was clicked: (kind, record id)
+    open_record = Signal(str, int)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.statuses: dict[str, SourceStatus] = {}
+        self.mail_statuses: dict[str, MailStatus] = {}
+        self.notified: list[tuple[str, str]] = []  # (title, text) of mail notifications shown
+        self._notified_record: tuple[str, int] | None = None
         self.missed = 0
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
@@ -119,6 +127,7 @@ class CallTray(QObject):
         self.menu.addAction(self.quit_action)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._activated)
+        self.icon.messageClicked.connect(self._message_clicked)
         self._refresh()
 
     def start(self) -> None:
@@ -133,6 +142,36 @@ class CallTray(QObject):
         self.statuses[status.source] = status
         self._refresh()
 
+    def set_mail_status(self, status: MailStatus) -> None:
+        self.mail_statuses[status.account] = status
+        self._refresh()
+
+    def notify_mail(self, event: MailEvent) -> None:
+        """A mail from a known customer: a notification; clicking it opens the record."""
+        match = event.best
+        if not event.popup or match is None:
+            return
+        title = self.tr("Mail from {name}").format(name=match.record.name or event.sender)
+        text = event.subject or event.snippet[:120]
+        self.notified.append((title, text))
+        del self.notified[:-50]
+        self._notified_record = (str(match.record.kind), match.record.id)
+        if self.icon.isVisible():
+            self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 10_000)
+
+    def _message_clicked(self) -> None:
+        if self._notified_record is not None:
+            self.show_window.emit()
+            self.open_record.emit(*self._notified_record)
+
+    def mail_summary(self) -> str:
+        """One line for the status bar: each mail account's state in words (or empty)."""
+        if not self.mail_statuses:
+            return ""
+        return self.tr("Mail: {states}").format(
+            states="; ".join(mail_state_words(s) for s in self.mail_statuses.values())
+        )
+
     def add_missed(self, count: int = 1) -> None:
         self.missed += count
         self._refresh()
@@ -143,6 +182,8 @@ class CallTray(QObject):
 
     @property
     def level(self) -> str:
+        if any(mail_failing(s) for s in self.mail_statuses.values()):
+            return "failed"
         return overall(self.statuses)
 
     def summary(self) -> str:
@@ -157,6 +198,8 @@ class CallTray(QObject):
 
     def tooltip(self) -> str:
         lines = ["desktop_crm", self.summary()]
+        if self.mail_statuses:
+            lines.append(self.mail_summary())
         if self.missed:
             lines.append(self.tr("%n missed call(s)", "", self.missed))
         return "\n".join(lines)

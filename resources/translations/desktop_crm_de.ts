@@ -122,6 +122,7 @@
     <name>CallTray</name>
     <message>
         <source>Show desktop_crm</source>
+        <extracomment>the notification of a mail from a known customer was clicked: (kind, record id)</extracomment>
         <translation>desktop_crm anzeigen</translation>
     </message>
     <message>
@@ -131,6 +132,14 @@
     <message>
         <source>Quit</source>
         <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Mail from {name}</source>
+        <translation>Mail von {name}</translation>
+    </message>
+    <message>
+        <source>Mail: {states}</source>
+        <translation>Mail: {states}</translation>
     </message>
     <message>
         <source>Telephony: no source configured (simulate a call from the Calls menu)</source>
@@ -540,6 +549,117 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     </message>
 </context>
 <context>
+    <name>ImapAccountsEditor</name>
+    <message>
+        <source>Add account</source>
+        <translation>Konto hinzufügen</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <source>e.g. imap.example.de</source>
+        <translation>z. B. imap.example.de</translation>
+    </message>
+    <message>
+        <source>standard (993 or 143)</source>
+        <translation>Standard (993 oder 143)</translation>
+    </message>
+    <message>
+        <source>TLS (port 993)</source>
+        <translation>TLS (Port 993)</translation>
+    </message>
+    <message>
+        <source>STARTTLS (port 143)</source>
+        <translation>STARTTLS (Port 143)</translation>
+    </message>
+    <message>
+        <source>none (a server on this machine only)</source>
+        <translation>keine (nur für einen Server auf diesem Rechner)</translation>
+    </message>
+    <message>
+        <source>no secure keyring on this system</source>
+        <translation>kein sicherer Schlüsselbund auf diesem System</translation>
+    </message>
+    <message>
+        <source>unchanged (stored in the system keyring)</source>
+        <translation>unverändert (im Schlüsselbund des Systems gespeichert)</translation>
+    </message>
+    <message>
+        <source>e.g. imap-office</source>
+        <translation>z. B. imap-buero</translation>
+    </message>
+    <message>
+        <source>INBOX, Sent</source>
+        <translation>INBOX, Gesendet</translation>
+    </message>
+    <message>
+        <source>Check the server&apos;s certificate</source>
+        <translation>Zertifikat des Servers prüfen</translation>
+    </message>
+    <message>
+        <source>optional: the server&apos;s certificate (PEM file)</source>
+        <translation>optional: das Zertifikat des Servers (PEM-Datei)</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation> Tage</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Server:</source>
+        <translation>Server:</translation>
+    </message>
+    <message>
+        <source>Port:</source>
+        <translation>Port:</translation>
+    </message>
+    <message>
+        <source>Encryption:</source>
+        <translation>Verschlüsselung:</translation>
+    </message>
+    <message>
+        <source>User:</source>
+        <translation>Benutzer:</translation>
+    </message>
+    <message>
+        <source>Password:</source>
+        <translation>Passwort:</translation>
+    </message>
+    <message>
+        <source>Keyring entry:</source>
+        <translation>Eintrag im Schlüsselbund:</translation>
+    </message>
+    <message>
+        <source>Folders:</source>
+        <translation>Ordner:</translation>
+    </message>
+    <message>
+        <source>CA file:</source>
+        <translation>CA-Datei:</translation>
+    </message>
+    <message>
+        <source>Read back:</source>
+        <translation>Rückwirkend lesen:</translation>
+    </message>
+    <message>
+        <source>Test connection</source>
+        <translation>Verbindung testen</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>Verbinde …</translation>
+    </message>
+    <message>
+        <source>Failed: {reason}</source>
+        <translation>Fehlgeschlagen: {reason}</translation>
+    </message>
+</context>
+<context>
     <name>ImportReportDialog</name>
     <message>
         <source>Import report</source>
@@ -722,6 +842,113 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     </message>
 </context>
 <context>
+    <name>Mail</name>
+    <message>
+        <source>connecting</source>
+        <translation>verbindet</translation>
+    </message>
+    <message>
+        <source>reading {folder} ({done} of {total})</source>
+        <translation>liest {folder} ({done} von {total})</translation>
+    </message>
+    <message>
+        <source>reading {folder}</source>
+        <translation>liest {folder}</translation>
+    </message>
+    <message>
+        <source>idle, waiting for new mail</source>
+        <translation>bereit, wartet auf neue Mails</translation>
+    </message>
+    <message>
+        <source>polling for new mail</source>
+        <translation>fragt regelmäßig nach neuen Mails</translation>
+    </message>
+    <message>
+        <source>reconnecting</source>
+        <translation>verbindet neu</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>next attempt in {seconds} s</source>
+        <translation>nächster Versuch in {seconds} s</translation>
+    </message>
+    <message>
+        <source>Failed: {reason}</source>
+        <extracomment>a list of :class:`MailArrival`, oldest first a :class:`MailStatus`</extracomment>
+        <translation>Fehlgeschlagen: {reason}</translation>
+    </message>
+    <message>
+        <source>Connected and logged in as {user} ({folders} folders).</source>
+        <translation>Verbunden und als {user} angemeldet ({folders} Ordner).</translation>
+    </message>
+</context>
+<context>
+    <name>MailPage</name>
+    <message>
+        <source>Reload</source>
+        <extracomment>the number of open unassigned mails, after every reload a reload finished (tests wait for it)</extracomment>
+        <translation>Neu laden</translation>
+    </message>
+    <message>
+        <source>Assign to contact…</source>
+        <translation>Kontakt zuordnen …</translation>
+    </message>
+    <message>
+        <source>Assign to organization…</source>
+        <translation>Organisation zuordnen …</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>Verwerfen</translation>
+    </message>
+    <message>
+        <source>From: {sender}</source>
+        <translation>Von: {sender}</translation>
+    </message>
+    <message>
+        <source>To: {recipients}</source>
+        <translation>An: {recipients}</translation>
+    </message>
+    <message>
+        <source>Date: {date}</source>
+        <translation>Datum: {date}</translation>
+    </message>
+    <message>
+        <source>Subject: {subject}</source>
+        <translation>Betreff: {subject}</translation>
+    </message>
+    <message>
+        <source>Attachments: {names}</source>
+        <translation>Anhänge: {names}</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n unassigned mail(s)</source>
+        <translation>
+            <numerusform>%n nicht zugeordnete Mail</numerusform>
+            <numerusform>%n nicht zugeordnete Mails</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Could not read the mail: {error}</source>
+        <translation>Die Mails konnten nicht gelesen werden: {error}</translation>
+    </message>
+    <message>
+        <source>Assign the mail from {sender} to which organization?</source>
+        <translation>Welcher Organisation soll die Mail von {sender} zugeordnet werden?</translation>
+    </message>
+    <message>
+        <source>Assign the mail from {sender} to which contact?</source>
+        <translation>Welchem Kontakt soll die Mail von {sender} zugeordnet werden?</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>Nicht gespeichert: {error}</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Search name, number, e-mail or customer no.</source>
@@ -755,6 +982,14 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     <message>
         <source>Tickets</source>
         <translation>Tickets</translation>
+    </message>
+    <message>
+        <source>Mail ({count})</source>
+        <translation>Mail ({count})</translation>
+    </message>
+    <message>
+        <source>Mail from {sender} added to ticket {number}.</source>
+        <translation>Mail von {sender} zu Ticket {number} hinzugefügt.</translation>
     </message>
     <message>
         <source>&amp;File</source>
@@ -1613,6 +1848,29 @@ Datenbank: {url}</translation>
     <message>
         <source>next attempt in {seconds} s</source>
         <translation>nächster Versuch in {seconds} s</translation>
+    </message>
+</context>
+<context>
+    <name>UnassignedMailModel</name>
+    <message>
+        <source>(no subject)</source>
+        <translation>(kein Betreff)</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>Von</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Betreff</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Datum</translation>
+    </message>
+    <message>
+        <source>Mailbox</source>
+        <translation>Postfach</translation>
     </message>
 </context>
 <context>

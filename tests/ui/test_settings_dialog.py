@@ -101,5 +101,5 @@ def test_a_missing_keyring_is_explained_not_a_traceback(
     assert warnings and "No secure keyring" in warnings[0].text()
     assert not dialog.db_password_edit.isEnabled()
     assert not dialog.sip_password_edit.isEnabled()
-    assert dialog.findChild(type(dialog.error_label), "imapPlaceholder") is not None
+    assert not dialog.imap_editor.password_edit.isEnabled()
     dialog.reject()
