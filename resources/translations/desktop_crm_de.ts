@@ -2,6 +2,41 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="de_DE">
 <context>
+    <name>AgentFiguresModel</name>
+    <message>
+        <source>Agent</source>
+        <translation>Mitarbeiter/in</translation>
+    </message>
+    <message>
+        <source>Present</source>
+        <translation>Anwesend</translation>
+    </message>
+    <message>
+        <source>Assigned</source>
+        <translation>Zugewiesen</translation>
+    </message>
+    <message>
+        <source>In progress</source>
+        <translation>In Arbeit</translation>
+    </message>
+    <message>
+        <source>Resolved today</source>
+        <translation>Heute gelöst</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <source>no</source>
+        <translation>nein</translation>
+    </message>
+    <message>
+        <source>Drop tickets here to assign them to {name}</source>
+        <translation>Tickets hier ablegen, um sie {name} zuzuweisen</translation>
+    </message>
+</context>
+<context>
     <name>App</name>
     <message>
         <source>Something went wrong ({error}); details are in the log.</source>
@@ -1200,6 +1235,29 @@ Datenbank: {url}</translation>
     </message>
 </context>
 <context>
+    <name>MyTickets</name>
+    <message>
+        <source>My tickets</source>
+        <translation>Meine Tickets</translation>
+    </message>
+    <message>
+        <source>Present (new tickets may be assigned to me)</source>
+        <translation>Anwesend (mir dürfen neue Tickets zugewiesen werden)</translation>
+    </message>
+    <message>
+        <source>You are present.</source>
+        <translation>Sie sind anwesend.</translation>
+    </message>
+    <message>
+        <source>You are away.</source>
+        <translation>Sie sind abwesend.</translation>
+    </message>
+    <message>
+        <source>My tickets ({count})</source>
+        <translation>Meine Tickets ({count})</translation>
+    </message>
+</context>
+<context>
     <name>NewTicketDialog</name>
     <message>
         <source>New ticket</source>
@@ -1365,6 +1423,49 @@ Datenbank: {url}</translation>
     <message>
         <source>Open tickets</source>
         <translation>Offene Tickets</translation>
+    </message>
+</context>
+<context>
+    <name>QueueFiguresModel</name>
+    <message>
+        <source>Queue</source>
+        <translation>Warteschlange</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>Neu</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>Offen</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>Wartend</translation>
+    </message>
+    <message>
+        <source>Unassigned</source>
+        <translation>Nicht zugewiesen</translation>
+    </message>
+    <message>
+        <source>At risk</source>
+        <translation>Gefährdet</translation>
+    </message>
+    <message>
+        <source>Breached</source>
+        <translation>Verletzt</translation>
+    </message>
+    <message>
+        <source>Oldest waiting</source>
+        <translation>Am längsten wartend</translation>
+    </message>
+    <message>
+        <source>(no queue)</source>
+        <translation>(keine Warteschlange)</translation>
+    </message>
+    <message>
+        <source>Click to list these tickets</source>
+        <translation>Klicken, um diese Tickets aufzulisten</translation>
     </message>
 </context>
 <context>
@@ -1770,6 +1871,317 @@ Datenbank: {url}</translation>
     <message>
         <source>Play demo scenario</source>
         <translation>Demo-Szenario abspielen</translation>
+    </message>
+</context>
+<context>
+    <name>TicketBoard</name>
+    <message>
+        <source>All priorities</source>
+        <translation>Alle Prioritäten</translation>
+    </message>
+    <message>
+        <source>All organizations</source>
+        <translation>Alle Organisationen</translation>
+    </message>
+    <message>
+        <source>any age</source>
+        <translation>beliebiges Alter</translation>
+    </message>
+    <message>
+        <source>older than 1 hour</source>
+        <translation>älter als 1 Stunde</translation>
+    </message>
+    <message>
+        <source>older than 4 hours</source>
+        <translation>älter als 4 Stunden</translation>
+    </message>
+    <message>
+        <source>older than 1 day</source>
+        <translation>älter als 1 Tag</translation>
+    </message>
+    <message>
+        <source>older than 3 days</source>
+        <translation>älter als 3 Tage</translation>
+    </message>
+    <message>
+        <source>older than 1 week</source>
+        <translation>älter als 1 Woche</translation>
+    </message>
+    <message>
+        <source>All open tickets</source>
+        <translation>Alle offenen Tickets</translation>
+    </message>
+    <message>
+        <source>Assign selected</source>
+        <translation>Auswahl zuweisen</translation>
+    </message>
+    <message>
+        <source>Priority:</source>
+        <translation>Priorität:</translation>
+    </message>
+    <message>
+        <source>Organization:</source>
+        <translation>Organisation:</translation>
+    </message>
+    <message>
+        <source>Age:</source>
+        <translation>Alter:</translation>
+    </message>
+    <message>
+        <source>Assign to:</source>
+        <translation>Zuweisen an:</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>Neu</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>Offen</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>Wartend</translation>
+    </message>
+    <message>
+        <source>Unassigned</source>
+        <translation>Nicht zugewiesen</translation>
+    </message>
+    <message>
+        <source>At risk</source>
+        <translation>Gefährdet</translation>
+    </message>
+    <message>
+        <source>Breached</source>
+        <translation>Verletzt</translation>
+    </message>
+    <message>
+        <source>Oldest waiting</source>
+        <translation>Am längsten wartend</translation>
+    </message>
+    <message>
+        <source>Assigned</source>
+        <translation>Zugewiesen</translation>
+    </message>
+    <message>
+        <source>In progress</source>
+        <translation>In Arbeit</translation>
+    </message>
+    <message>
+        <source>Resolved today</source>
+        <translation>Heute gelöst</translation>
+    </message>
+    <message>
+        <source>Updated {time}; {count} tickets listed</source>
+        <translation>Aktualisiert {time}; {count} Tickets aufgelistet</translation>
+    </message>
+    <message>
+        <source>{count} escalations</source>
+        <translation>{count} Eskalationen</translation>
+    </message>
+    <message>
+        <source>{done} tickets assigned</source>
+        <translation>{done} Tickets zugewiesen</translation>
+    </message>
+    <message>
+        <source>{count} changed by someone else meanwhile; not changed</source>
+        <translation>{count} inzwischen von jemand anderem geändert; nicht geändert</translation>
+    </message>
+</context>
+<context>
+    <name>TicketDialog</name>
+    <message>
+        <source>Ticket</source>
+        <translation>Ticket</translation>
+    </message>
+    <message>
+        <source>Reopen</source>
+        <translation>Wieder öffnen</translation>
+    </message>
+    <message>
+        <source>Subject:</source>
+        <translation>Betreff:</translation>
+    </message>
+    <message>
+        <source>Customer:</source>
+        <translation>Kunde:</translation>
+    </message>
+    <message>
+        <source>Queue:</source>
+        <translation>Warteschlange:</translation>
+    </message>
+    <message>
+        <source>Priority:</source>
+        <translation>Priorität:</translation>
+    </message>
+    <message>
+        <source>Status:</source>
+        <translation>Status:</translation>
+    </message>
+    <message>
+        <source>Assignee:</source>
+        <translation>Bearbeiter/in:</translation>
+    </message>
+    <message>
+        <source>SLA:</source>
+        <translation>SLA:</translation>
+    </message>
+    <message>
+        <source>Description:</source>
+        <translation>Beschreibung:</translation>
+    </message>
+    <message>
+        <source>Changes:</source>
+        <translation>Änderungen:</translation>
+    </message>
+    <message>
+        <source>Someone else changed this ticket since you opened it; nothing was overwritten. The current state is shown now.</source>
+        <translation>Jemand anderes hat dieses Ticket geändert, seit Sie es geöffnet haben; nichts wurde überschrieben. Jetzt wird der aktuelle Stand angezeigt.</translation>
+    </message>
+    <message>
+        <source>(no queue)</source>
+        <translation>(keine Warteschlange)</translation>
+    </message>
+    <message>
+        <source>(nobody)</source>
+        <translation>(niemand)</translation>
+    </message>
+    <message>
+        <source>Nothing changed.</source>
+        <translation>Nichts geändert.</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Gespeichert.</translation>
+    </message>
+    <message>
+        <source>Reopened.</source>
+        <translation>Wieder geöffnet.</translation>
+    </message>
+</context>
+<context>
+    <name>TicketLabels</name>
+    <message>
+        <source>new</source>
+        <translation>neu</translation>
+    </message>
+    <message>
+        <source>open</source>
+        <translation>offen</translation>
+    </message>
+    <message>
+        <source>waiting for customer</source>
+        <translation>wartet auf Kunden</translation>
+    </message>
+    <message>
+        <source>waiting for third party</source>
+        <translation>wartet auf Dritte</translation>
+    </message>
+    <message>
+        <source>resolved</source>
+        <translation>gelöst</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>geschlossen</translation>
+    </message>
+    <message>
+        <source>low</source>
+        <translation>niedrig</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>normal</translation>
+    </message>
+    <message>
+        <source>high</source>
+        <translation>hoch</translation>
+    </message>
+    <message>
+        <source>urgent</source>
+        <translation>dringend</translation>
+    </message>
+    <message>
+        <source>breached</source>
+        <translation>verletzt</translation>
+    </message>
+    <message>
+        <source>at risk</source>
+        <translation>gefährdet</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>pausiert</translation>
+    </message>
+    <message>
+        <source>in time</source>
+        <translation>im Plan</translation>
+    </message>
+    <message>
+        <source>done</source>
+        <translation>erledigt</translation>
+    </message>
+    <message>
+        <source>no SLA</source>
+        <translation>kein SLA</translation>
+    </message>
+</context>
+<context>
+    <name>TicketListModel</name>
+    <message>
+        <source>Number</source>
+        <translation>Nummer</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>Betreff</translation>
+    </message>
+    <message>
+        <source>Customer</source>
+        <translation>Kunde</translation>
+    </message>
+    <message>
+        <source>Queue</source>
+        <translation>Warteschlange</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Priorität</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>SLA</source>
+        <translation>SLA</translation>
+    </message>
+    <message>
+        <source>Due</source>
+        <translation>Fällig</translation>
+    </message>
+    <message>
+        <source>Assignee</source>
+        <translation>Bearbeiter/in</translation>
+    </message>
+</context>
+<context>
+    <name>TicketsPage</name>
+    <message>
+        <source>Loading tickets…</source>
+        <translation>Tickets werden geladen …</translation>
+    </message>
+    <message>
+        <source>Tickets cannot be shown: {error}</source>
+        <translation>Tickets können nicht angezeigt werden: {error}</translation>
+    </message>
+    <message>
+        <source>My tickets</source>
+        <translation>Meine Tickets</translation>
+    </message>
+    <message>
+        <source>Board</source>
+        <translation>Übersicht</translation>
     </message>
 </context>
 <context>

@@ -24,7 +24,8 @@ QM = ROOT / "desktop_crm" / "ui" / "translations" / "desktop_crm_de.qm"
 
 
 def sources() -> list[Path]:
-    return [*sorted((ROOT / "desktop_crm" / "ui").glob("*.py")), ROOT / "desktop_crm" / "app.py"]
+    ui = ROOT / "desktop_crm" / "ui"
+    return [*sorted(ui.glob("*.py")), *sorted(ui.glob("*/*.py")), ROOT / "desktop_crm" / "app.py"]
 
 
 def tool(name: str) -> str:
