@@ -71,6 +71,7 @@ def open_main_window(
     window = MainWindow(db, rules=DialingRules.from_settings(settings), settings=settings)
     window.show()
     window.start_telephony()
+    window.start_live_refresh()
 
     # asked once the first list is shown: only then is it known whether the database is empty
     def offer() -> None:
