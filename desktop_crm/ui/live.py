@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: changes arriving within this time are applied in one pass
+# changes arriving within this time are applied in one pass
 COALESCE_MS = 80
 
 
@@ -61,7 +61,7 @@ class Pending:
     interactions: bool = False
     tickets: bool = False
     changes: int = 0
-    #: the newest version announced per (table, id), to tell an edit form whether it is stale
+    # the newest version announced per (table, id), to tell an edit form whether it is stale
     versions: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def add(self, change: Change) -> None:
@@ -109,11 +109,11 @@ class Identity:
 class LiveRefresh(QObject):
     """The change feed of one main window, its connection banner and the role read at start."""
 
-    #: one refresh pass ran (for tests): the Pending it applied
+    # one refresh pass ran (for tests): the Pending it applied
     applied = Signal(object)
-    #: the feed's state changed: the FeedStatus
+    # the feed's state changed: the FeedStatus
     status_changed = Signal(object)
-    #: the role is known: the Identity
+    # the role is known: the Identity
     role_known = Signal(object)
 
     def __init__(self, window: MainWindow, **feed_options: Any) -> None:
