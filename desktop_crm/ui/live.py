@@ -185,8 +185,9 @@ class LiveRefresh(QObject):
                 if not self._stopped:
                     feed.start()
 
-        self.window.tasks.run(work, on_done=lambda _r: None, on_error=self._start_failed,
-                              name="change-feed")
+        self.window.tasks.run(
+            work, on_done=lambda _r: None, on_error=self._start_failed, name="change-feed"
+        )
 
     def _start_failed(self, exc: BaseException) -> None:
         log.warning("the change feed could not start: %s", exc)
@@ -331,11 +332,16 @@ class LiveRefresh(QObject):
             return
         current = page.current_id
         reload_current = current is not None and (
-            current in pending.organizations or pending.contacts or pending.tickets
+            current in pending.organizations
+            or pending.contacts
+            or pending.tickets
             or pending.interactions
         )
-        page.refresh(pending.organizations, list_changed=pending.organization_list,
-                     reload_current=bool(reload_current))
+        page.refresh(
+            pending.organizations,
+            list_changed=pending.organization_list,
+            reload_current=bool(reload_current),
+        )
 
     def _ticket_board(self) -> None:
         page = self.window.tickets_page

@@ -199,9 +199,7 @@ class OrganizationsPage(QWidget):
 
         self.runner.run(work, on_done=done, on_error=self._failed, name="organizations")
 
-    def refresh(
-        self, changed: Iterable[int], *, list_changed: bool, reload_current: bool
-    ) -> None:
+    def refresh(self, changed: Iterable[int], *, list_changed: bool, reload_current: bool) -> None:
         """Changes made elsewhere (live refresh): rows re-read, the list swapped in without a
         reset (the selection stays), the organization shown read again."""
         self.model.forget(changed)

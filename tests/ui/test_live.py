@@ -72,9 +72,7 @@ def test_a_change_by_another_client_appears_in_the_open_list_and_record(
 
         # a contact in the list (not the selected one) is renamed elsewhere
         _rename(other, data.anna, "Anna", "Schäfer-Lindner")
-        qtbot.waitUntil(
-            lambda: "Schäfer-Lindner" in _name_at(window, data.anna), timeout=LIVE_MS
-        )
+        qtbot.waitUntil(lambda: "Schäfer-Lindner" in _name_at(window, data.anna), timeout=LIVE_MS)
         assert _selected_id(window) == data.bernd
 
         # a new contact: the list grows, the selection stays on Bernd
@@ -259,3 +257,18 @@ def test_the_banner_follows_a_real_server_restart(
     finally:
         db.dispose()
         restartable.drop_database(name)
+
+
+def test_a_save_that_fails_for_a_lost_connection_says_so(qapp: Any) -> None:
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from desktop_crm.ui.errors import describe_error
+
+    exc = OperationalError("UPDATE contact", {}, psycopg.OperationalError("connection refused"))
+    assert "connection to the database was lost" in describe_error(exc)
+    # SQLite's "database is locked" is not a lost connection
+    import sqlite3
+
+    locked = OperationalError("UPDATE contact", {}, sqlite3.OperationalError("database is locked"))
+    assert "lost" not in describe_error(locked)
