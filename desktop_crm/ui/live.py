@@ -375,7 +375,8 @@ class LiveRefresh(QObject):
         self.window.tasks.run(work, on_done=self.apply_role, on_error=failed, name="role")
 
     def apply_role(self, identity: Identity) -> None:
-        """Hide or disable what the role may not do; show who is connected."""
+        """Hide or disable what the role may not do; show who is connected (in the status bar:
+        the window title stays the database's)."""
         self.identity = identity
         window = self.window
         role = identity.role
@@ -405,11 +406,6 @@ class LiveRefresh(QObject):
         window.contact_view.edit_button.setVisible(may_edit)
         window.organizations_page.edit_button.setVisible(may(organization.update))
         role_name = role_label(role)
-        window.setWindowTitle(
-            self.tr("{app} — {user} ({role}) — {url}").format(
-                app="desktop_crm", user=identity.login, role=role_name, url=window.db.display_url
-            )
-        )
         self.user_label.setText(
             self.tr("Signed in as {user} ({role})").format(user=identity.login, role=role_name)
         )

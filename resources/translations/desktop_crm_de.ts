@@ -732,10 +732,6 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
         <translation>Verbindung zur Datenbank verloren — neuer Versuch läuft</translation>
     </message>
     <message>
-        <source>{app} — {user} ({role}) — {url}</source>
-        <translation>{app} — {user} ({role}) — {url}</translation>
-    </message>
-    <message>
         <source>Signed in as {user} ({role})</source>
         <translation>Angemeldet als {user} ({role})</translation>
     </message>
