@@ -14,8 +14,8 @@ import pytest
 from desktop_crm.data import records
 from desktop_crm.data.changes import Change, FeedStatus
 from desktop_crm.data.db import Database
-from desktop_crm.data.models import Contact, Role
-from desktop_crm.data.records import ContactInput
+from desktop_crm.data.models import Contact, Organization, Role
+from desktop_crm.data.records import ContactInput, OrganizationInput
 from desktop_crm.ui.main_window import MainWindow
 from tests.helpers.integration import unavailable
 from tests.helpers.postgres import PostgresServer, postgres_server
@@ -95,6 +95,33 @@ def test_a_change_by_another_client_appears_in_the_open_list_and_record(
             records.delete_contact(s, new_id, version)
         qtbot.waitUntil(lambda: window.contact_model.row_of(new_id) is None, timeout=LIVE_MS)
         assert _selected_id(window) == data.bernd
+    finally:
+        other.dispose()
+
+
+def test_the_organizations_page_follows_changes_by_another_client(
+    sqlite_db: Database, open_window: Callable[..., MainWindow], qtbot: Any
+) -> None:
+    seed_small(sqlite_db)
+    other = Database(sqlite_db.url)
+    try:
+        window = open_window(sqlite_db)
+        _live(qtbot, window)
+        time.sleep(0.3)
+        page = window.organizations_page
+        window.show_page(window.ORGANIZATIONS)
+        qtbot.waitUntil(lambda: page.loaded_once and page.current_id is not None)
+        shown = page.current_id
+        assert shown is not None
+        with other.session() as s:
+            version = s.get(Organization, shown).version  # type: ignore[union-attr]
+            records.update_organization(
+                s, shown, version, OrganizationInput(name="Müller Anlagenbau AG")
+            )
+            added = records.create_organization(s, OrganizationInput(name="Zeta GmbH")).id
+        qtbot.waitUntil(lambda: "AG" in page.name_label.text(), timeout=LIVE_MS)
+        qtbot.waitUntil(lambda: page.model.row_of(added) is not None, timeout=LIVE_MS)
+        assert page.model.record_id(page.table.currentIndex().row()) == shown
     finally:
         other.dispose()
 
