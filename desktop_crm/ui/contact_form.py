@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop_crm.data import queries, records
 from desktop_crm.data.db import Database
-from desktop_crm.data.errors import ConflictError, ValidationError
+from desktop_crm.data.errors import ConflictError, PermissionDenied, ValidationError
 from desktop_crm.data.models import PhoneKind
 from desktop_crm.data.phone import format_international, normalize_phone
 from desktop_crm.data.queries import Duplicate
@@ -362,6 +362,7 @@ class _RecordDialog(QDialog):
         self.loading = record_id is not None
         self.saving = False
         self.conflict_dialog: ConflictDialog | None = None
+        self.changed_elsewhere = False  # live refresh: someone else saved it meanwhile
         self.message_box: QMessageBox | None = None
         self.duplicates: list[Duplicate] = []
         self._dup_generation = 0
@@ -593,6 +594,31 @@ class _RecordDialog(QDialog):
         if not isinstance(exc, ValidationError):
             log.warning("saving a record failed: %s", exc)
         self._show_error(describe_error(exc))
+        if isinstance(exc, PermissionDenied):
+            # the server refused: a sentence in a message box; the form stays open as it was
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                self.windowTitle(),
+                describe_error(exc),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("permissionDenied")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.finished.connect(lambda _r: setattr(self, "message_box", None))
+            self.message_box = box
+            box.open()
+
+    def mark_changed_elsewhere(self) -> None:
+        """Someone else saved this record while it is open here (live refresh): say so, and
+        keep what was typed; saving then goes through the conflict dialog."""
+        self.changed_elsewhere = True
+        self._show_error(
+            self.tr(
+                "This record was changed by someone else. What you typed is kept; when you "
+                "save, both versions are shown side by side."
+            )
+        )
 
     def show_conflict(self, exc: ConflictError) -> ConflictDialog:
         dialog = ConflictDialog(exc, self)

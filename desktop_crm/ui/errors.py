@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from desktop_crm.data.errors import DataError, NotFound
 
@@ -11,6 +11,11 @@ from desktop_crm.data.errors import DataError, NotFound
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line[:300]
+
+
+def _server_unreachable(exc: DBAPIError) -> bool:
+    """A PostgreSQL connection that failed or broke (not SQLite's "database is locked")."""
+    return isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg")
 
 
 def describe_error(exc: BaseException) -> str:
@@ -23,7 +28,7 @@ def describe_error(exc: BaseException) -> str:
         return _first_line(str(exc))  # the data layer words its errors for users
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         detail = _first_line(str(exc.orig))
-        if exc.connection_invalidated:
+        if exc.connection_invalidated or _server_unreachable(exc):
             return QCoreApplication.translate(
                 "Errors", "The connection to the database was lost: {detail}"
             ).format(detail=detail)

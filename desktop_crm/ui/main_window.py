@@ -46,6 +46,7 @@ from .calls import CallCentre
 from .contact_form import ContactDialog, OrganizationDialog
 from .contact_view import ContactView
 from .errors import describe_error
+from .live import LiveRefresh
 from .mail import MailArrival, MailCentre, MailPage
 from .models import ContactTableModel
 from .pages import CallsPage, OrganizationsPage, PlaceholderPage
@@ -271,8 +272,11 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._connect_telephony()
+        # issue 8: what others change appears here; the role decides what is offered
+        self.live = LiveRefresh(self)
         self.resize(1200, 750)
         self.reload()
+        self.live.read_role()
 
     # --- pages -----------------------------------------------------------------------------
 
@@ -1131,6 +1135,20 @@ class MainWindow(QMainWindow):
             self.tr("Not saved.") + "\n\n" + describe_error(exc),
         )
 
+    # --- live refresh ----------------------------------------------------------------------
+
+    def start_live_refresh(self) -> None:
+        """Watch the database for changes by others, once the first list is shown."""
+        if self._loaded_once:
+            self.live.start()
+            return
+
+        def first_load() -> None:
+            self.loaded.disconnect(first_load)
+            self.live.start()
+
+        self.loaded.connect(first_load)
+
     # --- shutdown --------------------------------------------------------------------------
 
     def shutdown(self) -> None:
@@ -1142,6 +1160,7 @@ class MainWindow(QMainWindow):
         if hasattr(self.tickets_page, "stop"):
             self.tickets_page.stop()
         self.mail.stop()
+        self.live.stop()
         self.calls.stop()
         self.tray.stop()
         self.popup.close_timer.stop()

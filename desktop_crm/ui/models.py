@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from array import array
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -106,6 +106,45 @@ class _LazyTable(_ReadOnlyTable):
         self.beginInsertRows(QModelIndex(), first, first + len(more) - 1)
         self._ids.extend(more)
         self.endInsertRows()
+
+    def replace_ids(self, ids: Sequence[int]) -> None:
+        """A new id list (records added or deleted elsewhere) without a reset: the selection
+        and the current row follow their records (a layout change), the scroll position stays.
+        A deleted record's indexes become invalid."""
+        new_ids = array("q", ids)
+        if new_ids == self._ids:
+            return
+        self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        rows: dict[int, int | None] = {}
+        moved = []
+        for index in old:
+            record_id = self.record_id(index.row())
+            if record_id is None:
+                moved.append(QModelIndex())
+                continue
+            if record_id not in rows:
+                try:
+                    rows[record_id] = new_ids.index(record_id)
+                except ValueError:
+                    rows[record_id] = None
+            row = rows[record_id]
+            moved.append(QModelIndex() if row is None else self.createIndex(row, index.column()))
+        self._ids = new_ids
+        self.changePersistentIndexList(old, moved)
+        self.layoutChanged.emit()
+
+    def forget(self, record_ids: Iterable[int]) -> bool:
+        """Records changed elsewhere: drop their cached rows; shown ones are read again."""
+        dropped = False
+        for record_id in record_ids:
+            if self._rows.pop(record_id, False) is not False:
+                dropped = True
+        if dropped and self._ids:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._ids) - 1, max(0, len(self._FIELDS) - 1))
+            )
+        return dropped
 
     def record_id(self, row: int) -> int | None:
         return self._ids[row] if 0 <= row < len(self._ids) else None

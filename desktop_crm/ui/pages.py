@@ -7,7 +7,7 @@ the selected record are read on the window's :class:`TaskRunner`, so the GUI thr
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
@@ -199,6 +199,31 @@ class OrganizationsPage(QWidget):
 
         self.runner.run(work, on_done=done, on_error=self._failed, name="organizations")
 
+    def refresh(self, changed: Iterable[int], *, list_changed: bool, reload_current: bool) -> None:
+        """Changes made elsewhere (live refresh): rows re-read, the list swapped in without a
+        reset (the selection stays), the organization shown read again."""
+        self.model.forget(changed)
+        if reload_current and self.current_id is not None:
+            self._load(self.current_id)
+        if not list_changed:
+            return
+        generation = self._generation
+        text, reader = self.search_box.text(), self.reader
+
+        def work(_context: TaskContext) -> SearchResult:
+            return reader.organization_ids(text)
+
+        def done(result: SearchResult) -> None:
+            if generation == self._generation:
+                self.model.replace_ids(result.ids)
+                self.count_label.setText(
+                    self.tr("{shown} of {total} organizations shown").format(
+                        shown=len(result.ids), total=result.total
+                    )
+                )
+
+        self.runner.run(work, on_done=done, on_error=self._failed, name="organizations-live")
+
     def show_organization(self, organization_id: int) -> None:
         row = self.model.row_of(organization_id)
         if row is not None:
@@ -333,6 +358,23 @@ class CallsPage(QWidget):
                 self.count_label.setText(self.tr("%n call(s)", "", len(ids)))
 
         self.runner.run(work, on_done=done, name="calls")
+
+    def refresh(self) -> None:
+        """History changed elsewhere (live refresh): new calls in, rows re-read; the selection
+        stays."""
+        generation = self._generation
+        reader, missed = self.reader, self.missed_only.isChecked()
+
+        def work(_context: TaskContext) -> list[int]:
+            return reader.call_ids(missed_only=missed)
+
+        def done(ids: list[int]) -> None:
+            if generation == self._generation:
+                self.model.forget(self.model.ids)
+                self.model.replace_ids(ids)
+                self.count_label.setText(self.tr("%n call(s)", "", len(ids)))
+
+        self.runner.run(work, on_done=done, name="calls-live")
 
     def _open(self, index: QModelIndex) -> None:
         row = self.model.row_data(index.row())

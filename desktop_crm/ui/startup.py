@@ -75,6 +75,7 @@ def open_main_window(
     window.set_mail_page(MailPage(db, window.tasks, window.reader))
     window.show()
     window.start_telephony()
+    window.start_live_refresh()
 
     # asked once the first list is shown: only then is it known whether the database is empty
     def offer() -> None:

@@ -877,6 +877,37 @@ Erhalten bleiben: {entries} Verlaufseinträge (sie bleiben bei der Organisation)
     </message>
 </context>
 <context>
+    <name>LiveRefresh</name>
+    <message>
+        <source>Connection to the database lost — retrying in {seconds} s</source>
+        <translation>Verbindung zur Datenbank verloren — neuer Versuch in {seconds} s</translation>
+    </message>
+    <message>
+        <source>Connection to the database lost — retrying now</source>
+        <translation>Verbindung zur Datenbank verloren — neuer Versuch läuft</translation>
+    </message>
+    <message>
+        <source>Signed in as {user} ({role})</source>
+        <translation>Angemeldet als {user} ({role})</translation>
+    </message>
+    <message>
+        <source>agent</source>
+        <translation>Agent</translation>
+    </message>
+    <message>
+        <source>back office</source>
+        <translation>Innendienst</translation>
+    </message>
+    <message>
+        <source>supervisor</source>
+        <translation>Teamleitung</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>Administration</translation>
+    </message>
+</context>
+<context>
     <name>Mail</name>
     <message>
         <source>connecting</source>
@@ -2298,6 +2329,10 @@ Datenbank: {url}</translation>
     <message>
         <source>Possibly already in the CRM: {links}</source>
         <translation>Möglicherweise schon im CRM: {links}</translation>
+    </message>
+    <message>
+        <source>This record was changed by someone else. What you typed is kept; when you save, both versions are shown side by side.</source>
+        <translation>Dieser Datensatz wurde von jemand anderem geändert. Ihre Eingaben bleiben erhalten; beim Speichern werden beide Fassungen nebeneinander gezeigt.</translation>
     </message>
     <message>
         <source>Delete</source>
