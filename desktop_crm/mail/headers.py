@@ -85,7 +85,7 @@ def decode_charset(data: bytes, charset: str | None) -> str:
             return decode_bytes(data)
     try:
         codec = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or not a name at all ("utf\0…")
         return decode_bytes(data)
     try:
         return data.decode(codec.name)

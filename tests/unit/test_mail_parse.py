@@ -440,3 +440,10 @@ def test_real_world_samples(name: str) -> None:
         assert parsed.sender_name == display
     assert (parsed.automated is not None) == (name in ROBOTS), parsed.automated
     assert parsed.message_id
+
+
+def test_a_charset_name_with_a_nul_byte_falls_back_instead_of_crashing() -> None:
+    """Found by the fuzz test: codecs.lookup raises ValueError, not LookupError, on NUL."""
+    from desktop_crm.mail.headers import decode_charset
+
+    assert decode_charset("Grüße".encode(), "utf\x00-8") == "Grüße"
