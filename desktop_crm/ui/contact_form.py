@@ -343,6 +343,14 @@ class _RecordDialog(QDialog):
     deleted = Signal(str, int)
     open_record = Signal(str, int)  # a duplicate's link
 
+    # made by each form's layout; fill_shared() fills them the same way for both
+    street_edit: QLineEdit
+    postal_code_edit: QLineEdit
+    city_edit: QLineEdit
+    country_edit: QLineEdit
+    tags_edit: QLineEdit
+    notes_edit: QPlainTextEdit
+
     KIND = ""
 
     def __init__(
@@ -643,6 +651,27 @@ class _RecordDialog(QDialog):
     def _background_failed(self, exc: BaseException) -> None:
         log.warning("a background check failed: %s", exc)
 
+    def fill_shared(self, s: dict[str, Any]) -> None:
+        """What contacts and organizations both have: address, tags, notes, numbers, mails."""
+        self.street_edit.setText(s["street"])
+        self.postal_code_edit.setText(s["postal_code"])
+        self.city_edit.setText(s["city"])
+        self.country_edit.setText(s["country"] or "")
+        self.tags_edit.setText(", ".join(s["tags"]))
+        self.notes_edit.setPlainText(s["notes"])
+        for row in list(self.phone_rows):
+            self._remove_phone(row)
+        for email_row in list(self.email_rows):
+            self._remove_email(email_row)
+        for phone in s["phones"]:
+            self.add_phone(phone["raw"], phone["kind"])
+        for email in s["emails"]:
+            self.add_email(email["raw"])
+        if not self.phone_rows:
+            self.add_phone()
+        if not self.email_rows:
+            self.add_email()
+
     # --- deleting ------------------------------------------------------------------------
 
     def impact(self, session: Any, record_id: int) -> Any:
@@ -899,24 +928,7 @@ class ContactDialog(_RecordDialog):
             self.organization_box.addItem(loaded.organization, s["organization_id"])
             self.organization_box.setCurrentIndex(0)
         self.position_edit.setText(s["position"])
-        self.street_edit.setText(s["street"])
-        self.postal_code_edit.setText(s["postal_code"])
-        self.city_edit.setText(s["city"])
-        self.country_edit.setText(s["country"] or "")
-        self.tags_edit.setText(", ".join(s["tags"]))
-        self.notes_edit.setPlainText(s["notes"])
-        for row in list(self.phone_rows):
-            self._remove_phone(row)
-        for email_row in list(self.email_rows):
-            self._remove_email(email_row)
-        for phone in s["phones"]:
-            self.add_phone(phone["raw"], phone["kind"])
-        for email in s["emails"]:
-            self.add_email(email["raw"])
-        if not self.phone_rows:
-            self.add_phone()
-        if not self.email_rows:
-            self.add_email()
+        self.fill_shared(s)
 
     def write(self, session: Any, data: ContactInput, version: int | None) -> tuple[int, int]:
         if self.record_id is None:
@@ -1057,25 +1069,8 @@ class OrganizationDialog(_RecordDialog):
         s = loaded.snapshot
         self.name_edit.setText(s["name"])
         self.customer_number_edit.setText(s["customer_number"] or "")
-        self.street_edit.setText(s["street"])
-        self.postal_code_edit.setText(s["postal_code"])
-        self.city_edit.setText(s["city"])
-        self.country_edit.setText(s["country"] or "")
         self.domains_edit.setText(", ".join(s["domains"]))
-        self.tags_edit.setText(", ".join(s["tags"]))
-        self.notes_edit.setPlainText(s["notes"])
-        for row in list(self.phone_rows):
-            self._remove_phone(row)
-        for email_row in list(self.email_rows):
-            self._remove_email(email_row)
-        for phone in s["phones"]:
-            self.add_phone(phone["raw"], phone["kind"])
-        for email in s["emails"]:
-            self.add_email(email["raw"])
-        if not self.phone_rows:
-            self.add_phone()
-        if not self.email_rows:
-            self.add_email()
+        self.fill_shared(s)
 
     def write(self, session: Any, data: OrganizationInput, version: int | None) -> tuple[int, int]:
         if self.record_id is None:
