@@ -120,7 +120,27 @@ class _Table(QAbstractTableModel):
         )
 
 
-class QueueFiguresModel(_Table):
+class _FigureTable(_Table):
+    """A few rows of figures, replaced as a whole on every refresh."""
+
+    _rows: list[Any]
+
+    def _replace_rows(self, new: list[Any], key: Callable[[Any], object]) -> None:
+        """Store ``new`` as ``self._rows``: the same keys in the same order change in place
+        (selection and scroll stay), anything else resets the model."""
+        if [key(r) for r in new] == [key(r) for r in self._rows]:
+            self._rows = new
+            if new:
+                self.dataChanged.emit(
+                    self.index(0, 0), self.index(len(new) - 1, self.columnCount() - 1)
+                )
+            return
+        self.beginResetModel()
+        self._rows = new
+        self.endResetModel()
+
+
+class QueueFiguresModel(_FigureTable):
     """One row per queue; every count is a cell one can click to see its tickets."""
 
     FIGURES = ("new", "open", "waiting", "unassigned", "at_risk", "breached", "oldest_waiting")
@@ -148,18 +168,8 @@ class QueueFiguresModel(_Table):
 
     def set_rows(self, rows: Sequence[QueueFigures], now: datetime | None = None) -> None:
         """Same queues: values change in place (selection stays); other queues: reset."""
-        rows = list(rows)
         self.now = now
-        if [r.queue_id for r in rows] == [r.queue_id for r in self._rows]:
-            self._rows = rows
-            if rows:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(rows) - 1, self.columnCount() - 1)
-                )
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self._replace_rows(list(rows), lambda r: r.queue_id)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -198,7 +208,7 @@ class QueueFiguresModel(_Table):
         return None
 
 
-class AgentFiguresModel(_Table):
+class AgentFiguresModel(_FigureTable):
     """One row per agent; tickets dropped on a row are reassigned to that agent."""
 
     FIGURES = ("assigned", "in_progress", "resolved_today")
@@ -223,17 +233,7 @@ class AgentFiguresModel(_Table):
         return list(self._rows)
 
     def set_rows(self, rows: Sequence[AgentFigures]) -> None:
-        rows = list(rows)
-        if [r.user_id for r in rows] == [r.user_id for r in self._rows]:
-            self._rows = rows
-            if rows:
-                self.dataChanged.emit(
-                    self.index(0, 0), self.index(len(rows) - 1, self.columnCount() - 1)
-                )
-            return
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        self._replace_rows(list(rows), lambda r: r.user_id)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
