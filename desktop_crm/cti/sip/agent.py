@@ -367,7 +367,9 @@ class SipListener:
             self._selector.close()
             self._selector = None
 
-    def _close_connection(self, conn: _Connection) -> None:
+    def _close_connection(
+        self, conn: _Connection, reason: str = "the connection was closed"
+    ) -> None:
         self._connections.pop(conn.sock, None)
         if self._selector is not None:
             with contextlib.suppress(KeyError, ValueError):
@@ -376,7 +378,7 @@ class SipListener:
         if conn is self._registrar_conn:
             self._registrar_conn = None
             if self.registration is not None and not self._stop.is_set():
-                self.registration.transport_failed("the connection was closed")
+                self.registration.transport_failed(reason)
 
     # --- the thread ---------------------------------------------------------------------
 
@@ -540,9 +542,7 @@ class SipListener:
             try:
                 conn.sock.sendall(data)
             except OSError as exc:
-                self._registrar_conn = None
-                self._close_connection_quietly(conn)
-                registration.transport_failed(exc.strerror or str(exc))
+                self._close_connection(conn, reason=exc.strerror or str(exc))
             return
         self._registrar_outbox.append(data)
         if self._registrar_connecting is None:
@@ -596,13 +596,6 @@ class SipListener:
         outbox, self._registrar_outbox = self._registrar_outbox, []
         for data in outbox:
             self._send_registrar(data)
-
-    def _close_connection_quietly(self, conn: _Connection) -> None:
-        self._connections.pop(conn.sock, None)
-        if self._selector is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(conn.sock)
-        conn.sock.close()
 
     def _unregister(self) -> None:
         """Unsubscribe and remove our binding on the way out (best effort: answers are not
