@@ -197,6 +197,8 @@ class CallLogger:
         self._max_calls = max_calls
         self._calls: OrderedDict[tuple[str, str], _Call] = OrderedDict()
         self._lock = threading.Lock()  # several sources may share one logger
+        self._written = threading.Condition(self._lock)  # a history row was written
+        self._waiting = 0  # callers in wait_for_entry: the writer should not hold back
 
     @property
     def tracked_calls(self) -> int:
@@ -273,6 +275,32 @@ class CallLogger:
             if call is not None:
                 call.interaction_id = entry_id
                 call.written_rank = max(call.written_rank, job.rank)
+            self._written.notify_all()
+
+    @property
+    def someone_waits(self) -> bool:
+        """Somebody waits for a call's history row (a note typed into the pop-up)."""
+        return self._waiting > 0
+
+    def wait_for_entry(self, source: str, call_id: str, timeout: float) -> int | None:
+        """The id of a call's history row, waiting up to ``timeout`` seconds for its write.
+
+        None when the call is unknown to this logger or its row could not be written in time.
+        """
+        key = (source, call_id)
+
+        def written() -> bool:
+            call = self._calls.get(key)
+            return call is None or call.interaction_id is not None
+
+        with self._written:
+            self._waiting += 1
+            try:
+                self._written.wait_for(written, timeout)
+            finally:
+                self._waiting -= 1
+            call = self._calls.get(key)
+            return call.interaction_id if call is not None else None
 
     def _interaction_id(self, key: tuple[str, str]) -> int | None:
         with self._lock:

@@ -5,7 +5,11 @@ event on a bounded queue. One worker thread drains it, identifies the caller
 (:meth:`CallLogger.prepare`, its own sessions) and hands every :class:`ResolvedCall` to
 ``on_result`` (``desktop-crm listen`` prints JSON lines; the desktop client's bridge shows the
 pop-up); the history write goes to a second thread (:meth:`CallLogger.write`, in order), so a
-slow write never holds up the next caller. A flood fills the queue and further events are
+slow write never holds up the next caller. The writer also lets the worker go first: while
+callers wait to be identified (a burst of calls), a write waits until the worker has been idle
+for :data:`WRITE_GRACE` seconds, at most :data:`MAX_WRITE_DELAY` (one Python process, one GIL:
+a write running beside the look-ups makes each of them slower), unless somebody waits for the
+row (:meth:`CallLogger.wait_for_entry`). A flood fills the queue and further events are
 dropped with a warning instead of growing memory without bound. Source status changes
 (:class:`SourceStatus`) travel the same queue and go to ``on_status``.
 """
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 
 MAX_QUEUED_EVENTS = 10_000
 STOP_TIMEOUT = 1.0
+WRITE_GRACE = 0.02  # the worker idle this long (its pop-up painted): writes may go
+MAX_WRITE_DELAY = 0.5  # a write never waits longer for the worker to be idle
+IDLE_NOTICE = 0.02  # during a flood, on_idle is still called this often
 DEMO_SCENARIO = Path(__file__).with_name("scenarios") / "demo.toml"
 
 ResultSink = Callable[[ResolvedCall], None]
@@ -59,9 +66,13 @@ class Listener:
         on_result: ResultSink,
         *,
         on_status: StatusSink = log_status,
+        on_idle: Callable[[], None] | None = None,
         max_queued: int = MAX_QUEUED_EVENTS,
     ) -> None:
+        """``on_idle`` is called on the worker thread whenever no event waits any more (and
+        every :data:`IDLE_NOTICE` seconds of a flood): the end of a burst."""
         self.sources = list(sources)
+        self._on_idle = on_idle
         self._logger = logger
         self._on_result = on_result
         self._on_status = on_status
@@ -74,6 +85,8 @@ class Listener:
         self._worker: threading.Thread | None = None
         self.dropped = 0
         self._last_drop_warning = 0.0
+        # monotonic time since when the worker waits for events; None while it works
+        self._idle_since: float | None = time.monotonic()
 
     def start(self) -> None:
         if self._worker is not None:
@@ -125,10 +138,37 @@ class Listener:
             writer.join()
             self._writer = None
 
+    @property
+    def backlog(self) -> int:
+        """Events waiting for the worker (approximate): more of a burst is on its way."""
+        return self._queue.qsize()
+
+    def _idle(self) -> None:
+        if self._on_idle is None:
+            return
+        try:
+            self._on_idle()
+        except Exception:
+            log.warning("the listener's idle notice failed", exc_info=True)
+
     def _work(self) -> None:
+        noticed = time.monotonic()
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get_nowait()
+            except queue.Empty:
+                self._idle_since = time.monotonic()
+                self._idle()
+                event = self._queue.get()
+                noticed = time.monotonic()
+            else:
+                now = time.monotonic()
+                if now - noticed >= IDLE_NOTICE:
+                    noticed = now
+                    self._idle()
+            self._idle_since = None
             if event is None:
+                self._idle_since = time.monotonic()
                 return
             if isinstance(event, SourceStatus):
                 try:
@@ -150,10 +190,24 @@ class Listener:
             job = self._writes.get()
             if job is None:
                 return
+            self._wait_for_idle_worker()
             try:
                 self._logger.write(job)
             except Exception:
                 log.warning("call %s could not be logged", job.call_id, exc_info=True)
+
+    def _wait_for_idle_worker(self) -> None:
+        """Identification first: wait (briefly) until no caller waits for the worker."""
+        deadline = time.monotonic() + MAX_WRITE_DELAY
+        while True:
+            now = time.monotonic()
+            idle_since = self._idle_since
+            if idle_since is not None and now - idle_since >= WRITE_GRACE:
+                return
+            if now >= deadline or self._logger.someone_waits:
+                return
+            wait = WRITE_GRACE if idle_since is None else WRITE_GRACE - (now - idle_since)
+            time.sleep(min(max(wait, 0.001), 0.005, deadline - now))
 
 
 def parse_bind(text: str, where: str) -> tuple[str, int]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, union
+from sqlalchemy import Integer, and_, bindparam, func, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -322,42 +322,35 @@ def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0]
 
 
-def caller_card(
-    session: Session, *, contact_id: int | None = None, organization_id: int | None = None
-) -> CallerCard | None:
-    """Important tags, notes, the last five history entries and the open tickets of a record.
+def _card_statements(kind: str) -> tuple[Any, Any, Any, Any]:
+    """The four statements of a contact's or an organization's card, built once.
 
-    Four indexed queries; None when the record does not exist (any more).
+    Building a statement and its cache key, and the ORM's execution context, cost several times
+    SQLite's index look-ups (about 1 ms a card against 0.1 ms); the card is on the pop-up's
+    critical path, so it runs prebuilt statements on the session's connection.
     """
-    if contact_id is not None:
-        notes = session.scalar(select(Contact.notes).where(Contact.id == contact_id))
-        if notes is None:
-            return None
-        tags = session.scalars(
+    record_id = bindparam("record_id", type_=Integer())
+    if kind == "contact":
+        notes: Any = select(Contact.notes).where(Contact.id == record_id)
+        tags: Any = (
             select(Tag.name)
             .join(contact_tag, contact_tag.c.tag_id == Tag.id)
-            .where(contact_tag.c.contact_id == contact_id, Tag.important.is_(True))
+            .where(contact_tag.c.contact_id == record_id, Tag.important.is_(True))
             .order_by(Tag.name)
         )
-        owner: ColumnElement[bool] = Interaction.contact_id == contact_id
-        ticket_owner: ColumnElement[bool] = Ticket.contact_id == contact_id
-        kind, record_id = "contact", contact_id
-    elif organization_id is not None:
-        notes = session.scalar(select(Organization.notes).where(Organization.id == organization_id))
-        if notes is None:
-            return None
-        tags = session.scalars(
+        owner: ColumnElement[bool] = Interaction.contact_id == record_id
+        ticket_owner: ColumnElement[bool] = Ticket.contact_id == record_id
+    else:
+        notes = select(Organization.notes).where(Organization.id == record_id)
+        tags = (
             select(Tag.name)
             .join(organization_tag, organization_tag.c.tag_id == Tag.id)
-            .where(organization_tag.c.organization_id == organization_id, Tag.important.is_(True))
+            .where(organization_tag.c.organization_id == record_id, Tag.important.is_(True))
             .order_by(Tag.name)
         )
-        owner = Interaction.organization_id == organization_id
-        ticket_owner = Ticket.organization_id == organization_id
-        kind, record_id = "organization", organization_id
-    else:
-        raise ValueError("a caller card is for a contact or an organization")
-    entries = session.execute(
+        owner = Interaction.organization_id == record_id
+        ticket_owner = Ticket.organization_id == record_id
+    entries = (
         select(
             Interaction.id,
             Interaction.kind,
@@ -372,13 +365,44 @@ def caller_card(
         .where(owner)
         .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
         .limit(CARD_HISTORY)
-    ).all()
-    tickets = session.execute(
+    )
+    open_states: list[Any] = [
+        bindparam(f"open{i}", state) for i, state in enumerate(OPEN_TICKET_STATES)
+    ]
+    tickets = (
         select(Ticket.id, Ticket.number, Ticket.subject, Ticket.status, Ticket.priority)
-        .where(ticket_owner, Ticket.status.in_(OPEN_TICKET_STATES))
+        .where(ticket_owner, Ticket.status.in_(open_states))
         .order_by(Ticket.id.desc())
         .limit(CARD_TICKETS)
-    ).all()
+    )
+    return notes, tags, entries, tickets
+
+
+_CARD_STATEMENTS = {kind: _card_statements(kind) for kind in ("contact", "organization")}
+
+
+def caller_card(
+    session: Session, *, contact_id: int | None = None, organization_id: int | None = None
+) -> CallerCard | None:
+    """Important tags, notes, the last five history entries and the open tickets of a record.
+
+    Four indexed queries; None when the record does not exist (any more).
+    """
+    if contact_id is not None:
+        kind, record_id = "contact", contact_id
+    elif organization_id is not None:
+        kind, record_id = "organization", organization_id
+    else:
+        raise ValueError("a caller card is for a contact or an organization")
+    notes_statement, tags_statement, entries_statement, tickets_statement = _CARD_STATEMENTS[kind]
+    connection = session.connection()
+    params = {"record_id": record_id}
+    notes = connection.execute(notes_statement, params).scalar()
+    if notes is None:
+        return None
+    tags = connection.execute(tags_statement, params).scalars().all()
+    entries = connection.execute(entries_statement, params).all()
+    tickets = connection.execute(tickets_statement, params).all()
     return CallerCard(
         kind=kind,
         id=record_id,

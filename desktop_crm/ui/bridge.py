@@ -10,11 +10,18 @@ The drain hands everything that arrived meanwhile to ``batch_ready`` as one list
 order, at most :attr:`EventBridge.max_batch` items at a time (the rest follows in the next turn
 of the event loop, so a flood cannot freeze the window). A burst of 500 INVITEs therefore costs
 the GUI a handful of batches, not 500 repaints; the pop-up coalesces them further.
+
+A producer that knows more is coming (the call listener with events still queued) submits with
+``hold=True``: the item waits, without waking the GUI thread, until the producer calls
+:meth:`EventBridge.flush` (the listener does when its queue runs empty) or the oldest held item
+is :data:`MAX_HOLD` seconds old. A burst of ten calls is then one batch and one repaint, and the
+GUI thread does not take the interpreter from the worker that identifies the next caller.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from queue import Empty, SimpleQueue
 from typing import Any
 
@@ -23,6 +30,7 @@ from PySide6.QtCore import QObject, Signal
 from .tasks import TaskRunner
 
 MAX_BATCH = 500
+MAX_HOLD = 0.03  # seconds a held item may wait for the rest of its burst
 
 
 class EventBridge(QObject):
@@ -39,16 +47,36 @@ class EventBridge(QObject):
         self._queue: SimpleQueue[Any] = SimpleQueue()
         self._lock = threading.Lock()
         self._wake_pending = False
+        self._held_since: float | None = None  # monotonic time of the oldest held item
         self.max_batch = max_batch
         self.delivered = 0  # items handed to batch_ready so far
         self.batches = 0
 
-    def submit(self, item: Any) -> None:
-        """Safe from any thread and never blocks; touches no Qt object."""
+    def submit(self, item: Any, *, hold: bool = False) -> None:
+        """Safe from any thread and never blocks; touches no Qt object.
+
+        With ``hold``, the item waits for :meth:`flush` (at most :data:`MAX_HOLD` seconds).
+        """
         self._queue.put(item)
         with self._lock:
             if self._wake_pending:
                 return
+            if hold:
+                now = time.monotonic()
+                if self._held_since is None:
+                    self._held_since = now
+                if now - self._held_since < MAX_HOLD:
+                    return
+            self._held_since = None
+            self._wake_pending = True
+        self._runner.post(self._drain)
+
+    def flush(self) -> None:
+        """Deliver what is held (safe from any thread)."""
+        with self._lock:
+            if self._held_since is None or self._wake_pending:
+                return
+            self._held_since = None
             self._wake_pending = True
         self._runner.post(self._drain)
 
@@ -56,6 +84,7 @@ class EventBridge(QObject):
         """GUI thread: one batch out; if more is waiting, another turn after other events."""
         with self._lock:
             self._wake_pending = False  # before reading: a later submit wakes us again
+            self._held_since = None  # whatever was held goes out now
         items: list[Any] = []
         while len(items) < self.max_batch:
             try:

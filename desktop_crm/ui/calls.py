@@ -50,6 +50,7 @@ from .tasks import TaskContext, TaskRunner
 log = logging.getLogger(__name__)
 
 SIMULATOR_NAME = "simulator"
+CALL_ROW_WAIT = 2.0  # seconds a note or ticket waits for its call's history row
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class CallUpdate:
 
     call: ResolvedCall
     card: CallerCard | None = None
+    display: str = ""  # the number formatted for people (on a call's first event)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -100,6 +102,7 @@ class CallCentre(QObject):
         self.bridge = EventBridge(runner, self)
         self.bridge.batch_ready.connect(self._batch)
         self.listener: Listener | None = None
+        self.logger: CallLogger | None = None
         self.simulators: list[Simulator] = []
         self.statuses: dict[str, SourceStatus] = {}
         self._carded: set[tuple[str, str]] = set()  # calls whose card was read (worker thread)
@@ -127,8 +130,14 @@ class CallCentre(QObject):
         """Start the listener on ``sources`` (already built); failures are reported as status."""
         if self.listener is not None:
             return
-        logger = CallLogger(self.db, self.rules)
-        listener = Listener(sources, logger, self._announce, on_status=self.bridge.submit)
+        logger = self.logger = CallLogger(self.db, self.rules)
+        listener = Listener(
+            sources,
+            logger,
+            self._announce,
+            on_status=self.bridge.submit,
+            on_idle=self.bridge.flush,
+        )
         try:
             listener.start()
         except (OSError, RuntimeError, ValueError) as exc:
@@ -142,7 +151,9 @@ class CallCentre(QObject):
                 )
             )
             # calls simulated from the menu still work
-            listener = Listener([], logger, self._announce, on_status=self.bridge.submit)
+            listener = Listener(
+                [], logger, self._announce, on_status=self.bridge.submit, on_idle=self.bridge.flush
+            )
             listener.start()
         self.listener = listener
 
@@ -182,12 +193,20 @@ class CallCentre(QObject):
         """Called on the listener's worker thread: read the card, hand on through the bridge."""
         key = (call.event.source, call.event.call_id)
         card = None
-        if key not in self._carded and call.event.direction is CallDirection.INBOUND:
+        display = ""
+        if key not in self._carded:
             self._carded.add(key)
             if len(self._carded) > 10_000:
                 self._carded.clear()
-            card = read_card(self.db, call.best)
-        self.bridge.submit(CallUpdate(call, card))
+            # formatting the number costs as much as the look-up: here, not in the GUI thread
+            if call.resolution is not None:
+                display = call.resolution.display
+            if call.event.direction is CallDirection.INBOUND:
+                card = read_card(self.db, call.best)
+        # more of a burst waiting: one batch (and one repaint) for all of it, see EventBridge
+        listener = self.listener
+        more = listener is not None and listener.backlog > 0
+        self.bridge.submit(CallUpdate(call, card, display), hold=more)
 
     # --- GUI thread ------------------------------------------------------------------------
 
@@ -203,6 +222,19 @@ class CallCentre(QObject):
 
     # --- what the pop-up asks for (work in the background) ----------------------------------
 
+    def entry_id(self, call: ResolvedCall, timeout: float = CALL_ROW_WAIT) -> int | None:
+        """The id of ``call``'s history row; waits (worker threads only) for its write.
+
+        The pop-up is told about a call before its row is written (see
+        :class:`~desktop_crm.cti.listener.Listener`); a note typed at once must still land.
+        """
+        if call.interaction_id is not None:
+            return call.interaction_id
+        logger = self.logger
+        if logger is None:
+            return None
+        return logger.wait_for_entry(call.event.source, call.event.call_id, timeout)
+
     def save_note(
         self,
         call: ResolvedCall,
@@ -210,9 +242,10 @@ class CallCentre(QObject):
         on_done: Callable[[int], None],
         on_error: Callable[[BaseException], None],
     ) -> None:
-        db, event, interaction_id = self.db, call.event, call.interaction_id
+        db, event = self.db, call.event
 
         def work(_context: TaskContext) -> int:
+            interaction_id = self.entry_id(call)
             with db.session() as session:
                 return records.add_call_note(
                     session,
@@ -232,12 +265,13 @@ class CallCentre(QObject):
         on_error: Callable[[BaseException], None],
     ) -> None:
         """Remember the agent's pick for this number, attach the call to it, read its card."""
-        db, event, interaction_id = self.db, call.event, call.interaction_id
+        db, event = self.db, call.event
         key = call.resolution.key if call.resolution is not None else ""
         contact_id = match.record.id if match.record.kind is RecordKind.CONTACT else None
         organization_id = match.record.id if match.record.kind is RecordKind.ORGANIZATION else None
 
         def work(_context: TaskContext) -> CallerCard | None:
+            interaction_id = self.entry_id(call)
             with db.session() as session:
                 if contact_id is not None or organization_id is not None:
                     remember_pick(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -847,7 +846,7 @@ class MainWindow(QMainWindow):
         def accepted() -> None:
             subject = dialog.subject_edit.text()
             description = dialog.description_edit.toPlainText()
-            db = self.db
+            db, centre = self.db, self.calls
 
             source, call_id = info.key
 
@@ -861,19 +860,16 @@ class MainWindow(QMainWindow):
                     create_ticket,
                 )
 
-                def call_row() -> int | None:
-                    with db.session() as session:
-                        return info.call.interaction_id or session.scalar(
+                # the call's row is written right after the pop-up is told: the call log
+                # says when (a call the listener no longer tracks is looked up instead)
+                entry_id = centre.entry_id(info.call)
+                with db.session() as session:
+                    if entry_id is None:
+                        entry_id = session.scalar(
                             select(Interaction.id).where(
                                 Interaction.source == source, Interaction.external_id == call_id
                             )
                         )
-
-                # the call's row is written right after the pop-up is told: give it a moment
-                deadline = time.monotonic() + 2.0
-                while (entry_id := call_row()) is None and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                with db.session() as session:
                     user_id = current_user(session).id
                     data = TicketInput(
                         subject=subject,

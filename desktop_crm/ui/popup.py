@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QHideEvent, QKeyEvent, QMouseEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QHideEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -52,6 +62,7 @@ log = logging.getLogger(__name__)
 
 CORNERS = ("bottom-right", "top-right", "bottom-left", "top-left")
 CARD_WIDTH = 420
+STRIPE_WIDTH = 4  # the call state's colour on a card's left edge
 MAX_TRACKED = 1000  # calls followed at once; in a flood beyond that the oldest are dropped
 PICK_ROWS = 4
 
@@ -77,11 +88,16 @@ class CallInfo:
         caller = call.resolution.caller if call.resolution is not None else None
         return call.event.withheld or (caller is not None and caller.withheld)
 
+    display: str = ""  # the number as shown, formatted on the listener's worker thread
+
     @property
     def number_display(self) -> str:
+        if self.display:
+            return self.display
         resolution = self.call.resolution
         if resolution is not None:
-            return resolution.display
+            self.display = resolution.display  # formatting costs as much as the look-up
+            return self.display
         return self.call.event.remote_number or ""
 
 
@@ -173,6 +189,7 @@ class CallCard(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.info: CallInfo | None = None
         self._shown_revision = -1
+        self._colour = ""  # the state's colour: the stripe on the left and the state line
         self.setFixedWidth(CARD_WIDTH)
 
         layout = QVBoxLayout(self)
@@ -286,6 +303,13 @@ class CallCard(QFrame):
         note_row.addWidget(self.save_button)
         layout.addLayout(note_row)
 
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._colour:
+            painter = QPainter(self)
+            painter.fillRect(0, 0, STRIPE_WIDTH, self.height(), QColor(self._colour))
+            painter.end()
+
     def _button(self, name: str, text: str, slot: object) -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
@@ -322,10 +346,14 @@ class CallCard(QFrame):
         if event.line:
             text += " · " + self.tr("line {line}").format(line=event.line)
         self.state_label.setText(text)
-        self.state_label.setStyleSheet(f"color: {colour};")
-        self.setStyleSheet(
-            f"QFrame#callCard {{ border-left: 4px solid {colour}; border-radius: 3px; }}"
-        )
+        if colour != self._colour:
+            # a palette and a painted stripe, not a style sheet: setting a style sheet
+            # re-polishes the card and every child (about a millisecond each time)
+            self._colour = colour
+            palette = self.state_label.palette()
+            palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+            self.state_label.setPalette(palette)
+            self.update()
 
         match = info.chosen
         matches = info.call.matches
@@ -582,7 +610,9 @@ class CallerPopup(QWidget):
         if info is None:
             if event.is_final and event.state is not CallState.MISSED:
                 return  # a call we never saw ringing ended: nothing to show
-            info = CallInfo(key, update.call, update.card, event.state, update.call.best)
+            info = CallInfo(
+                key, update.call, update.card, event.state, update.call.best, display=update.display
+            )
             self.calls[key] = info
             self._forget_old()
         else:

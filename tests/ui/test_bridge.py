@@ -95,3 +95,31 @@ def test_a_flood_of_500_invites_stacks_three_cards_and_counts_the_rest(
     assert popup.more_label.text() == "+ 497 more call(s)"
     assert popup.renders <= bridge.batches  # one render per batch, not per INVITE
     assert bridge.batches < 50
+
+
+def test_a_held_burst_arrives_as_one_batch_on_flush_and_never_waits_long(
+    qtbot: Any, runner: TaskRunner
+) -> None:
+    bridge = EventBridge(runner)
+    batches: list[list[Any]] = []
+    bridge.batch_ready.connect(batches.append)
+    for n in range(10):  # the listener still has events queued: hold
+        bridge.submit(n, hold=True)
+    qtbot.wait(5)  # well under MAX_HOLD: nothing woke the GUI thread
+    assert batches == []
+    bridge.flush()  # the listener's queue ran dry
+    qtbot.waitUntil(lambda: len(batches) == 1)
+    assert batches == [list(range(10))]
+
+    # a flood that never runs dry still gets through: held at most MAX_HOLD
+    import time
+
+    from desktop_crm.ui.bridge import MAX_HOLD
+
+    started = time.monotonic()
+    bridge.submit("first", hold=True)
+    while len(batches) < 2 and time.monotonic() - started < 2:
+        bridge.submit("more", hold=True)
+        qtbot.wait(2)
+    assert len(batches) >= 2 and batches[1][0] == "first"
+    assert time.monotonic() - started < MAX_HOLD + 0.5

@@ -354,3 +354,18 @@ def test_add_the_number_of_an_unknown_caller_to_an_existing_contact(
     )
     with sqlite_db.session() as s:
         assert queries.contacts_by_phone(s, "030 55501234") == [data.bernd]
+
+
+def test_the_card_colour_follows_the_call_state(qtbot: Any) -> None:
+    from PySide6.QtGui import QPalette
+
+    popup = CallerPopup(auto_close_seconds=0)
+    qtbot.addWidget(popup)
+    colours = []
+    for state in (CallState.RINGING, CallState.MISSED):
+        popup.apply([_update("z", state)])
+        card = popup.visible_cards()[0]
+        colours.append(card.state_label.palette().color(QPalette.ColorRole.WindowText).name())
+        image = card.grab().toImage()  # the stripe on the left edge is painted in it
+        assert image.pixelColor(1, image.height() // 2).name() == colours[-1]
+    assert colours == ["#1d6fb8", "#c62828"]

@@ -270,3 +270,63 @@ def test_register_mode_settings_are_checked_with_the_key_named(tmp_path: Path) -
         0.0,
         "sip:100@pbx.example.com:5060",
     )
+
+
+def test_a_burst_is_identified_before_its_rows_are_written_and_every_row_lands(
+    sqlite_db: Database,
+) -> None:
+    """The writer lets the worker go first; the end of the burst is announced (on_idle)."""
+    announced: list[float] = []
+    idle: list[float] = []
+    logger = CallLogger(sqlite_db, DialingRules())
+    written: list[float] = []
+    write = logger.write
+
+    def timed_write(job: object) -> None:
+        write(job)  # type: ignore[arg-type]
+        written.append(time.monotonic())
+
+    logger.write = timed_write  # type: ignore[method-assign]
+    listener = Listener(
+        [Burst(30)],
+        logger,
+        lambda _call: announced.append(time.monotonic()),
+        on_idle=lambda: idle.append(time.monotonic()),
+    )
+    listener.start()
+    deadline = time.monotonic() + 10
+    while len(written) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    listener.stop()
+    assert len(announced) == 30 and len(written) == 30
+    # every caller of the burst was announced before the first history row was written
+    assert max(announced) <= min(written)
+    assert any(t >= max(announced) for t in idle)  # the worker said it had run dry
+    with sqlite_db.session() as s:
+        assert len(history.history(s, limit=100)) == 30
+
+
+def test_a_note_waits_for_its_call_row_instead_of_failing(sqlite_db: Database) -> None:
+    logger = CallLogger(sqlite_db, DialingRules())
+    event = CallEvent(
+        call_id="c-1", state=CallState.RINGING, source="s", remote_number="+4930123456"
+    )
+    _result, job = logger.prepare(event)
+    assert job is not None
+    assert logger.wait_for_entry("s", "c-1", timeout=0.05) is None  # not written yet
+    found: list[int | None] = []
+    waiter = threading.Thread(target=lambda: found.append(logger.wait_for_entry("s", "c-1", 5)))
+    waiter.start()
+    time.sleep(0.05)
+    assert logger.someone_waits
+    logger.write(job)
+    waiter.join(5)
+    assert found and found[0] is not None
+    # the pop-up's note then goes into exactly this row
+    with sqlite_db.session() as s:
+        entry_id = records.add_call_note(s, "Rückruf", interaction_id=found[0])
+        s.commit()
+    assert entry_id == found[0]
+    started = time.monotonic()
+    assert logger.wait_for_entry("s", "unknown", timeout=1) is None
+    assert time.monotonic() - started < 0.5  # a call it does not know: at once
