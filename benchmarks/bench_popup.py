@@ -180,14 +180,20 @@ def main() -> int:
 
         def measured(updates: list[CallUpdate]) -> None:
             # connected after the pop-up: it has rendered this batch; now paint it. A window
-            # just shown is not exposed on the offscreen platform until the event loop turns,
-            # and repaint() would then paint nothing: grab() paints every visible card.
+            # just shown is exposed (and painted) when the window-system events are handled:
+            # that is done here, without the socket notifiers (the bridge's next batch waits).
             before = paints.count
             handle = popup.windowHandle()
-            if handle is not None and handle.isExposed():
-                popup.repaint()
-            else:
-                popup.grab()
+            if popup.isVisible() and handle is not None and not handle.isExposed():
+                app.processEvents(
+                    QEventLoop.ProcessEventsFlag.ExcludeSocketNotifiers
+                    | QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents
+                )
+            if paints.count == before:
+                if handle is not None and handle.isExposed():
+                    popup.repaint()
+                else:
+                    popup.grab()  # not exposed yet: paint every visible card into a pixmap
             now = time.perf_counter()
             if popup.visible_cards() and paints.count == before:
                 raise RuntimeError("the pop-up was not painted")

@@ -405,6 +405,9 @@ class LiveRefresh(QObject):
         window.contact_view.edit_button.setEnabled(may_edit)
         window.contact_view.edit_button.setVisible(may_edit)
         window.organizations_page.edit_button.setVisible(may(organization.update))
+        window.popup.allow_record_changes(
+            create_contact=may_add, add_number=may(TABLE_RIGHTS["phone_number"].insert)
+        )
         role_name = role_label(role)
         self.user_label.setText(
             self.tr("Signed in as {user} ({role})").format(user=identity.login, role=role_name)

@@ -190,6 +190,9 @@ class CallCard(QFrame):
         self.info: CallInfo | None = None
         self._shown_revision = -1
         self._colour = ""  # the state's colour: the stripe on the left and the state line
+        # what the team role allows (CallerPopup.allow_record_changes); a local file: all
+        self.may_create_contact = True
+        self.may_add_number = True
         self.setFixedWidth(CARD_WIDTH)
 
         layout = QVBoxLayout(self)
@@ -412,8 +415,8 @@ class CallCard(QFrame):
         self.open_button.setVisible(known)
         self.ticket_button.setVisible(known)
         unknown = match is None and not info.withheld and bool(number)
-        self.create_button.setVisible(unknown)
-        self.add_number_button.setVisible(unknown)
+        self.create_button.setVisible(unknown and self.may_create_contact)
+        self.add_number_button.setVisible(unknown and self.may_add_number)
         self._update_note_status(info)
 
     def _fill_important(self, card: CallerCard | None) -> None:
@@ -649,6 +652,16 @@ class CallerPopup(QWidget):
                 return
             if key not in shown:
                 del self.calls[key]
+
+    def allow_record_changes(self, *, create_contact: bool, add_number: bool) -> None:
+        """What the agent's role may do with an unknown caller (an agent only reads records:
+        the server would refuse, so the pop-up does not offer it)."""
+        for card in self.cards:
+            card.may_create_contact = create_contact
+            card.may_add_number = add_number
+            if card.info is not None:
+                card._shown_revision = -1  # shown again with the right buttons
+                card.show_info(card.info)
 
     def dismiss(self, key: tuple[str, str]) -> None:
         """Close one call's card (the × button, or its automatic close)."""

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from desktop_crm.cti.events import CallState
+from desktop_crm.cti.simulator import ScriptedCall
 from desktop_crm.data import records
 from desktop_crm.data.changes import Change, FeedStatus
 from desktop_crm.data.db import Database
@@ -217,6 +219,15 @@ def test_an_agent_window_offers_no_delete_import_or_export(
     for action in (window.delete_contact_action, window.import_action, window.export_action):
         assert not action.isVisible() and not action.isEnabled()
     assert "agent" in window.live.user_label.text()
+    # an unknown caller: the pop-up does not offer what the server would refuse an agent
+    window.calls.simulate(
+        [ScriptedCall(number="+49 30 5550199", ring_seconds=5, outcome=CallState.MISSED)], speed=50
+    )
+    qtbot.waitUntil(lambda: bool(window.popup.visible_cards()), timeout=5000)
+    card = window.popup.visible_cards()[0]
+    assert card.name_label.text() == "Unknown caller"
+    assert not card.create_button.isVisible() and not card.add_number_button.isVisible()
+    assert card.note_edit.isVisible()  # a note is still welcome
 
 
 def test_a_backoffice_window_keeps_delete_import_and_export(
