@@ -169,6 +169,7 @@ class Listener:
             self._idle_since = None
             if event is None:
                 self._idle_since = time.monotonic()
+                self._idle()  # whatever a receiver holds back for the rest of a burst goes out
                 return
             if isinstance(event, SourceStatus):
                 try:
