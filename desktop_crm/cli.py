@@ -411,10 +411,18 @@ def cmd_user(args: argparse.Namespace) -> int:
             if active:
                 print(f"User {login} may log in again.")
             else:
-                print(
-                    f"User {login} is disabled: no new connections; their history stays. "
-                    "Connections already open end when the client closes them."
-                )
+                # committed first: a client reconnecting now is refused
+                with db.session() as session:
+                    ended, refused = team.end_sessions(session, login)
+                print(f"User {login} is disabled: no new connections; their history stays.")
+                if ended:
+                    print(f"{ended} open connection(s) of {login} ended.")
+                if refused:
+                    print(
+                        f"{refused} open connection(s) of {login} could not be ended: only the "
+                        "database owner (a superuser) or a role with pg_signal_backend may; "
+                        "they end when the client closes them."
+                    )
         return EXIT_OK
     finally:
         db.dispose()

@@ -629,6 +629,37 @@ def set_active(session: Session, login: str, active: bool) -> User:
     return user
 
 
+def end_sessions(session: Session, login: str) -> tuple[int, int]:
+    """End ``login``'s open connections to this database (after :func:`set_active` committed).
+
+    Returns (ended, refused): the server lets only a superuser, a member of ``login``'s role or
+    a holder of ``pg_signal_backend`` end another role's connections; each attempt runs in a
+    savepoint, so a refusal changes nothing else.
+    """
+    driver = _need_postgres(session)
+    pids = [
+        int(pid)
+        for (pid,) in driver.execute(
+            "SELECT pid FROM pg_stat_activity WHERE usename = %s"
+            " AND datname = current_database() AND pid <> pg_backend_pid()",
+            (login,),
+        ).fetchall()
+    ]
+    from psycopg.errors import InsufficientPrivilege
+
+    ended = refused = 0
+    for pid in pids:
+        try:
+            with session.begin_nested():
+                done = driver.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+        except InsufficientPrivilege:
+            refused += 1
+            continue
+        if done and done[0]:
+            ended += 1
+    return ended, refused
+
+
 def set_password(session: Session, login: str, password: str) -> None:
     from psycopg import sql
 

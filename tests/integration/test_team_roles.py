@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from desktop_crm.cli import main
 from desktop_crm.data import records
@@ -30,6 +31,7 @@ from desktop_crm.data.models import (
 from desktop_crm.data.team import (
     apply_team_setup,
     current_role,
+    end_sessions,
     list_users,
     set_active,
     set_role,
@@ -334,6 +336,54 @@ def test_a_disabled_user_cannot_connect(team: TeamDatabase) -> None:
     db = team.connect(login, password)
     with pytest.raises(DatabaseUnavailable, match="not permitted to log in"):
         db.check_connection()
+
+
+def test_disabling_a_user_ends_their_open_connections(team: TeamDatabase) -> None:
+    """A person who leaves is out at once, not when their client next restarts."""
+    login, password = team.add(Role.AGENT)
+    db = team.connect(login, password)
+    with db.session() as s:
+        s.scalar(select(Contact.id).limit(1))  # a pooled connection is open now
+    colleague_login, colleague_password = team.add(Role.AGENT)
+    colleague = team.connect(colleague_login, colleague_password)
+    with colleague.session() as s:
+        s.scalar(select(Contact.id).limit(1))
+    with team.owner.session() as s:
+        set_active(s, login, False)
+    with team.owner.session() as s:
+        assert end_sessions(s, login) == (1, 0)
+    # the next use of the disabled user's connection finds it gone, and logging in again is
+    # refused with the sentence the client shows
+    with pytest.raises(OperationalError, match="not permitted to log in|terminat|closed"):
+        with db.session() as s:
+            s.scalar(select(Contact.id).limit(1))
+    with pytest.raises(DatabaseUnavailable, match="not permitted to log in"):
+        db.check_connection()
+    with colleague.session() as s:  # nobody else was touched
+        s.scalar(select(Contact.id).limit(1))
+    db.dispose()
+    colleague.dispose()
+
+
+def test_ending_connections_the_server_refuses_is_counted_and_changes_nothing_else(
+    team: TeamDatabase,
+) -> None:
+    admin_login, admin_password = team.add(Role.ADMIN)
+    admin = team.connect(admin_login, admin_password)
+    login, password = team.add(Role.AGENT)
+    db = team.connect(login, password)
+    with db.session() as s:
+        s.scalar(select(Contact.id).limit(1))
+    with admin.session() as s:
+        set_active(s, login, False)
+    with admin.session() as s:
+        ended, refused = end_sessions(s, login)
+        assert (ended, refused) in ((1, 0), (0, 1))  # the server decides who may signal whom
+    with admin.session() as s:
+        row = next(u for u in list_users(s) if u.login == login)
+        assert not row.active and not row.can_login
+    db.dispose()
+    admin.dispose()
 
 
 def test_a_login_that_is_no_crm_user_cannot_open_the_database(team: TeamDatabase) -> None:
