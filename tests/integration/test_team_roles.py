@@ -354,9 +354,11 @@ def test_disabling_a_user_ends_their_open_connections(team: TeamDatabase) -> Non
         assert end_sessions(s, login) == (1, 0)
     # the next use of the disabled user's connection finds it gone, and logging in again is
     # refused with the sentence the client shows
-    with pytest.raises(OperationalError, match="not permitted to log in|terminat|closed"):
-        with db.session() as s:
-            s.scalar(select(Contact.id).limit(1))
+    with (
+        pytest.raises(OperationalError, match=r"not permitted to log in|terminat|closed"),
+        db.session() as s,
+    ):
+        s.scalar(select(Contact.id).limit(1))
     with pytest.raises(DatabaseUnavailable, match="not permitted to log in"):
         db.check_connection()
     with colleague.session() as s:  # nobody else was touched
