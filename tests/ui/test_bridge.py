@@ -10,8 +10,10 @@ import pytest
 
 from desktop_crm.cti.calllog import ResolvedCall
 from desktop_crm.cti.events import CallEvent, CallState
+from desktop_crm.data.db import Database
+from desktop_crm.identify.rules import DialingRules
 from desktop_crm.ui.bridge import EventBridge
-from desktop_crm.ui.calls import CallUpdate
+from desktop_crm.ui.calls import CallCentre, CallUpdate
 from desktop_crm.ui.popup import CallerPopup
 from desktop_crm.ui.tasks import TaskRunner
 
@@ -123,3 +125,53 @@ def test_a_held_burst_arrives_as_one_batch_on_flush_and_never_waits_long(
         qtbot.wait(2)
     assert len(batches) >= 2 and batches[1][0] == "first"
     assert time.monotonic() - started < MAX_HOLD + 0.5
+
+
+class _Burst:
+    """A call source that rings ten times at once from its own thread (a PBX's burst)."""
+
+    name = "burst"
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def start(self, sink: Any) -> None:
+        events = [
+            CallEvent(
+                call_id=f"b{n}",
+                state=CallState.RINGING,
+                source=self.name,
+                remote_number=f"+49301234{n:03d}",
+            )
+            for n in range(self.count)
+        ]
+
+        def run() -> None:
+            for event in events:  # within microseconds, as datagrams of a burst arrive
+                sink(event)
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_burst_through_the_listener_is_few_batches_and_every_caller_is_shown(
+    qtbot: Any, runner: TaskRunner, sqlite_db: Database
+) -> None:
+    centre = CallCentre(sqlite_db, DialingRules(), runner)
+    popup = CallerPopup(centre, max_cards=3, auto_close_seconds=0)
+    qtbot.addWidget(popup)
+    batches: list[int] = []
+    centre.calls_arrived.connect(lambda updates: batches.append(len(updates)))
+    centre.start_sources([_Burst(10)])
+    try:
+        qtbot.waitUntil(lambda: len(popup.calls) == 10, timeout=10_000)
+    finally:
+        centre.stop()
+    assert sum(batches) == 10, batches
+    # the listener held the burst back until its queue ran dry: the first caller at once, the
+    # rest together (without holding back: four or more batches)
+    assert len(batches) <= 2, batches
+    assert len(popup.visible_cards()) == 3
+    assert popup.more_label.text() == "+ 7 more call(s)"
