@@ -28,8 +28,6 @@ from PySide6.QtGui import (
     QHideEvent,
     QKeyEvent,
     QMouseEvent,
-    QPainter,
-    QPaintEvent,
     QPalette,
 )
 from PySide6.QtWidgets import (
@@ -195,9 +193,20 @@ class CallCard(QFrame):
         self.may_add_number = True
         self.setFixedWidth(CARD_WIDTH)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 8, 10, 10)
+        # the call state's colour: a plain QFrame filled from its palette (a paintEvent written
+        # in Python would take the interpreter's lock for every paint of the card)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.stripe = QFrame()
+        self.stripe.setObjectName("callStateStripe")
+        self.stripe.setFixedWidth(STRIPE_WIDTH)
+        self.stripe.setAutoFillBackground(True)
+        outer.addWidget(self.stripe)
+        layout = QVBoxLayout()
+        layout.setContentsMargins(12 - STRIPE_WIDTH, 8, 10, 10)
         layout.setSpacing(4)
+        outer.addLayout(layout)
 
         top = QHBoxLayout()
         self.state_label = QLabel()
@@ -306,13 +315,6 @@ class CallCard(QFrame):
         note_row.addWidget(self.save_button)
         layout.addLayout(note_row)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if self._colour:
-            painter = QPainter(self)
-            painter.fillRect(0, 0, STRIPE_WIDTH, self.height(), QColor(self._colour))
-            painter.end()
-
     def _button(self, name: str, text: str, slot: object) -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
@@ -350,13 +352,15 @@ class CallCard(QFrame):
             text += " · " + self.tr("line {line}").format(line=event.line)
         self.state_label.setText(text)
         if colour != self._colour:
-            # a palette and a painted stripe, not a style sheet: setting a style sheet
-            # re-polishes the card and every child (about a millisecond each time)
+            # palettes, not a style sheet: setting a style sheet re-polishes the card and
+            # every child (about a millisecond each time)
             self._colour = colour
             palette = self.state_label.palette()
             palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
             self.state_label.setPalette(palette)
-            self.update()
+            palette = self.stripe.palette()
+            palette.setColor(QPalette.ColorRole.Window, QColor(colour))
+            self.stripe.setPalette(palette)
 
         match = info.chosen
         matches = info.call.matches
