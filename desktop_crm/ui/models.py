@@ -21,6 +21,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
 )
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -111,6 +112,11 @@ class _LazyTable(_ReadOnlyTable):
         self._blocks: OrderedDict[int, list[Any]] = OrderedDict()
         self._generation = 0  # changes whenever cached rows may be stale
         self._ahead: set[int] = set()  # blocks being read ahead
+        self._ahead_wanted: set[int] = set()  # blocks shown whose neighbours should be
+        self._ahead_timer = QTimer(self)
+        self._ahead_timer.setSingleShot(True)
+        self._ahead_timer.setInterval(0)
+        self._ahead_timer.timeout.connect(self._start_reading_ahead)
         # by anchors: blocks whose records are known and are read by id (after forget)
         self._pinned: dict[int, list[int | None]] = {}
         self._last_block = -1
@@ -328,6 +334,7 @@ class _LazyTable(_ReadOnlyTable):
     def _drop_cache(self) -> None:
         self._blocks.clear()
         self._pinned.clear()
+        self._ahead_wanted.clear()
         self._generation += 1
         self._ahead.clear()
         self._last_block = -1
@@ -350,7 +357,11 @@ class _LazyTable(_ReadOnlyTable):
             self._blocks.move_to_end(number)
         if number != self._last_block:
             self._last_block = number
-            self._read_ahead(number)
+            if self.runner is not None:
+                # read ahead once this paint is over: a worker started now would compete
+                # with the paint for the interpreter (the GIL) while the user waits
+                self._ahead_wanted.add(number)
+                self._ahead_timer.start()
         return rows
 
     def _reader(self, number: int) -> Callable[[], list[Any]]:
@@ -407,6 +418,11 @@ class _LazyTable(_ReadOnlyTable):
         while len(self._blocks) * self.BLOCK > self.CACHE_LIMIT:
             self._blocks.popitem(last=False)
 
+    def _start_reading_ahead(self) -> None:
+        wanted, self._ahead_wanted = self._ahead_wanted, set()
+        for number in sorted(wanted):
+            self._read_ahead(number)
+
     def _read_ahead(self, number: int) -> None:
         runner = self.runner
         if runner is None:
@@ -454,13 +470,18 @@ class _LazyTable(_ReadOnlyTable):
         return 0 if parent.isValid() else len(self._FIELDS)
 
     def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
-        if not index.isValid() or index.row() >= self._count:
+        # the delegate asks seven roles per cell while painting and six are not ours: the
+        # role is compared first, before any call into Qt (a page is ~1,000 calls)
+        if role != _DISPLAY and role != _TOOLTIP and role != CONTACT_ID_ROLE:
+            return None
+        if not index.isValid():
+            return None
+        row_number = index.row()
+        if row_number >= self._count:
             return None
         if role == CONTACT_ID_ROLE:
-            return self.record_id(index.row())
-        if role not in (_DISPLAY, _TOOLTIP):
-            return None
-        row = self.row_data(index.row())
+            return self.record_id(row_number)
+        row = self.row_data(row_number)
         if row is None:
             return "…" if index.column() == 0 and role == _DISPLAY else None
         return self.cell(row, index.column())
