@@ -891,29 +891,39 @@ def _contact_ids_from_anchor(session: Session, key: str, contact_id: int, limit:
 
 
 def contact_position(session: Session, contact_id: int, anchors: ListAnchors) -> int | None:
-    """The row of a contact in the whole list held as ``anchors`` (``None``: not there).
+    """The row of a contact in the whole list as ``anchors`` lay it out (``None``: not in it).
 
-    The anchor block is found by comparing sort keys here (exact for SQLite's binary order,
-    which is Python's for str) and confirmed by reading that block's ids; when the database
-    orders differently (a PostgreSQL collation) or the anchors are out of date, the row is
-    counted in the database instead."""
+    The row is the one a view shows: block ``k`` is what is read from anchor ``k``, also when
+    the anchors are a little out of date (records added meanwhile). The anchor block is found
+    by comparing sort keys here (exact for SQLite's binary order, which is Python's for str)
+    and confirmed by reading that block's ids; where the database orders differently (a
+    PostgreSQL collation ignores punctuation), the row is counted in the database and the
+    block it names is confirmed the same way."""
     key = contact_sort_key(session, contact_id)
     if key is None or not anchors.keys:
         return None
+    blocks = len(anchors.keys)
     wanted = (key, contact_id)
-    block = (
-        bisect.bisect_right(
-            range(len(anchors.keys)), wanted, key=lambda k: (anchors.keys[k], anchors.ids[k])
-        )
+    guess = (
+        bisect.bisect_right(range(blocks), wanted, key=lambda k: (anchors.keys[k], anchors.ids[k]))
         - 1
     )
-    for number in (block, block - 1, block + 1):
-        if not 0 <= number < len(anchors.keys):
-            continue
+    tried: set[int] = set()
+
+    def look(number: int) -> int | None:
+        if number in tried or not 0 <= number < blocks:
+            return None
+        tried.add(number)
         first_key, first_id = anchors.anchor(number)
-        ids = _contact_ids_from_anchor(session, first_key, first_id, anchors.every)
-        if contact_id in ids:
-            row = number * anchors.every + ids.index(contact_id)
-            return row if row < anchors.count else None
-    row = contacts_before(session, key, contact_id)
-    return row if row < anchors.count else None
+        size = min(anchors.every, anchors.count - number * anchors.every)
+        ids = _contact_ids_from_anchor(session, first_key, first_id, size)
+        return number * anchors.every + ids.index(contact_id) if contact_id in ids else None
+
+    for number in (guess, guess - 1, guess + 1):
+        if (row := look(number)) is not None:
+            return row
+    counted = contacts_before(session, key, contact_id) // anchors.every
+    for number in (counted, counted - 1, counted + 1):
+        if (row := look(number)) is not None:
+            return row
+    return None

@@ -154,7 +154,7 @@ class _LazyTable(_ReadOnlyTable):
 
     def set_anchors(self, anchors: ListAnchors) -> None:
         """Show a whole list held by anchors (a reset)."""
-        self._require_range()
+        self._require_range(anchors)
         self.beginResetModel()
         self._ids = array("q")
         self._anchors = anchors
@@ -181,7 +181,7 @@ class _LazyTable(_ReadOnlyTable):
         are appended (no reset: selection and scroll position stay) when the ids shown are
         still the start of the list (``anchors.head``); otherwise the list is reset to what
         is there now. True when appended."""
-        self._require_range()
+        self._require_range(anchors)
         shown = list(self._ids)
         if self._anchors is not None or shown != list(anchors.head[: len(shown)]):
             self.set_anchors(anchors)
@@ -228,7 +228,7 @@ class _LazyTable(_ReadOnlyTable):
         """:meth:`replace_ids` for a list held by anchors (the whole contact list after
         records were added, deleted or renamed elsewhere): selection and current row follow
         their records, each found with one or two indexed reads."""
-        self._require_range()
+        self._require_range(anchors)
         if self._anchors is not None and self._anchors.same_as(anchors):
             return
         locate = self._locate
@@ -327,9 +327,11 @@ class _LazyTable(_ReadOnlyTable):
 
     # --- blocks ----------------------------------------------------------------------------
 
-    def _require_range(self) -> None:
+    def _require_range(self, anchors: ListAnchors) -> None:
         if self._fetch_range is None or self._locate is None:
             raise TypeError(f"{type(self).__name__} was made without fetch_range/locate")
+        if anchors.every != self.BLOCK:
+            raise ValueError(f"anchors every {anchors.every} rows for blocks of {self.BLOCK}")
 
     def _drop_cache(self) -> None:
         self._blocks.clear()
