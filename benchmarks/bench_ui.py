@@ -316,6 +316,17 @@ def main() -> int:
     fetches, ahead = session.model.fetches - fetches, session.model.read_ahead - ahead
     far = [session.jump(t) for t in (args.contacts // 2, args.contacts - 100, 10)]
     session.close()
+    # the same scrolling with read-ahead off: every block is read on the GUI thread
+    session = ListSession(db)
+    session.model.runner = None
+    session.open(app)
+    session.jump(args.contacts // 3 + 50_000)
+    clock.run_until(time.perf_counter() + 0.2)
+    fetches_off = session.model.fetches
+    pages = [session.page_as_a_user(clock, KEY_REPEAT) for _ in range(PAGES)]
+    fetches_off = session.model.fetches - fetches_off
+    no_read_ahead = [w for w, _c in pages]
+    session.close()
 
     rows.append(
         (
@@ -354,6 +365,13 @@ def main() -> int:
         (
             "the same, GUI-thread CPU time (not inflated by other processes), p50 / p95 / max",
             spread(as_a_user_cpu),
+        )
+    )
+    rows.append(
+        (
+            f"the same without read-ahead ({fetches_off} blocks read on the GUI thread), "
+            "p50 / p95 / max",
+            spread(no_read_ahead),
         )
     )
     rows.append(("jump to the middle, the end, the top", " / ".join(f"{v:.1f}" for v in far)))
