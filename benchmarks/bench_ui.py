@@ -271,7 +271,13 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--searches", type=int, default=400)
-    parser.add_argument("--small", type=int, default=10_000, help="contacts of the memory twin")
+    parser.add_argument(
+        "--small",
+        type=int,
+        nargs="*",
+        default=[10_000],
+        help="contacts of the smaller databases memory is compared with",
+    )
     parser.add_argument(
         "--list-only", action="store_true", help="the list only: no search, no cold start"
     )
@@ -280,7 +286,8 @@ def main() -> int:
     if args.memory_probe:
         return memory_probe(args.contacts, args.seed, args.memory_probe)
     path, db = database(args.contacts, args.seed)
-    database(args.small, args.seed)[1].dispose()  # built now, before anything is timed
+    for n in args.small:
+        database(n, args.seed)[1].dispose()  # built now, before anything is timed
 
     from PySide6.QtWidgets import QApplication
 
@@ -375,16 +382,16 @@ def main() -> int:
         )
     )
     rows.append(("jump to the middle, the end, the top", " / ".join(f"{v:.1f}" for v in far)))
+    sizes = [*args.small, args.contacts]
     for how, label in (("anchors", "as anchors"), ("ids", "as every id (before)")):
-        small = probe(args.small, args.seed, how)
-        big = probe(args.contacts, args.seed, how)
+        probes_ = [probe(n, args.seed, how) for n in sizes]
         rows.append(
             (
                 f"resident memory, list {label}, fresh process, after the list flow minus "
-                f"before: {args.small:,} / {args.contacts:,} contacts (MB; before "
-                f"{small[0]:.0f} / {big[0]:.0f}; of the growth, SQLite's page caches "
-                f"{small[2]:.1f} / {big[2]:.1f})",
-                f"{small[1] - small[0]:+.1f} / {big[1] - big[0]:+.1f}",
+                f"before: {' / '.join(f'{n:,}' for n in sizes)} contacts (MB; before "
+                f"{' / '.join(f'{p[0]:.0f}' for p in probes_)}; of the growth, SQLite's page "
+                f"caches {' / '.join(f'{p[2]:.1f}' for p in probes_)})",
+                " / ".join(f"{p[1] - p[0]:+.1f}" for p in probes_),
             )
         )
 
