@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, or_, select, union
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -895,19 +896,40 @@ def contact_position(session: Session, contact_id: int, anchors: ListAnchors) ->
 
     The row is the one a view shows: block ``k`` is what is read from anchor ``k``, also when
     the anchors are a little out of date (records added meanwhile). The anchor block is found
-    by comparing sort keys here (exact for SQLite's binary order, which is Python's for str)
-    and confirmed by reading that block's ids; where the database orders differently (a
-    PostgreSQL collation ignores punctuation), the row is counted in the database and the
-    block it names is confirmed the same way."""
+    by comparing sort keys with the database's order — in Python for SQLite (its binary order
+    is Python's for str), on the server for PostgreSQL (its collation may ignore spaces and
+    punctuation) — and confirmed by reading that block's ids; failing that (anchors out of
+    date), the row is counted in the database and the block it names confirmed the same
+    way."""
     key = contact_sort_key(session, contact_id)
     if key is None or not anchors.keys:
         return None
     blocks = len(anchors.keys)
     wanted = (key, contact_id)
-    guess = (
-        bisect.bisect_right(range(blocks), wanted, key=lambda k: (anchors.keys[k], anchors.ids[k]))
-        - 1
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        # the server compares with its own collation, the one the list is ordered by
+        guess = (
+            session.scalar(
+                sql_text(
+                    "SELECT count(*) FROM unnest(CAST(:keys AS text[]), CAST(:ids AS bigint[]))"
+                    " AS a(k, i) WHERE a.k < :key OR (a.k = :key AND a.i <= :id)"
+                ),
+                {
+                    "keys": list(anchors.keys),
+                    "ids": list(anchors.ids),
+                    "key": key,
+                    "id": contact_id,
+                },
+            )
+            or 0
+        ) - 1
+    else:
+        guess = (
+            bisect.bisect_right(
+                range(blocks), wanted, key=lambda k: (anchors.keys[k], anchors.ids[k])
+            )
+            - 1
+        )
     tried: set[int] = set()
 
     def look(number: int) -> int | None:

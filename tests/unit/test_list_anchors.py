@@ -7,6 +7,8 @@ here have both, plus exact duplicates (ordered by id).
 
 from __future__ import annotations
 
+from sqlalchemy import text as sql_text
+
 from desktop_crm.data import queries, records
 from desktop_crm.data.db import Database
 from desktop_crm.data.models import Contact
@@ -24,6 +26,13 @@ NAMES = [
     ("", "A b"),
     ("", "A-c"),
     ("Zoë", "Zander"),
+    ("", "Ab-x"),  # byte order: ' ( + . / before - ; ICU: - before ' ( ...
+    ("", "Ab'x"),
+    ("", "Ab.x"),
+    ("", "Ab&x"),
+    ("", "Ab+x"),
+    ("", "Ab_x"),
+    ("", "Ab/x"),
     ("", ""),  # only a number: an empty sort key
 ]
 
@@ -124,3 +133,24 @@ def test_an_empty_list_has_no_anchors(db: Database) -> None:
         anchors = queries.contact_anchors(s, every=5, head=3)
         assert (anchors.count, anchors.keys, list(anchors.ids), anchors.head) == (0, (), [], ())
         assert queries.contact_position(s, 1, anchors) is None
+
+
+def test_a_server_collation_that_ignores_punctuation_orders_the_list(pg_db: Database) -> None:
+    """Teams run PostgreSQL with a language's collation ("o'brien" next to "obrien"), not
+    the byte order of the test server: anchors, blocks and rows follow the server's order."""
+    with pg_db.session() as s:
+        s.execute(
+            sql_text(
+                'ALTER TABLE contact ALTER COLUMN sort_key TYPE varchar(250) COLLATE "de-x-icu"'
+            )
+        )
+    ids = _seed(pg_db, copies=3)
+    with pg_db.session() as s:
+        keys = dict(s.query(Contact.id, Contact.sort_key).all())
+        assert ids != sorted(ids, key=lambda i: (keys[i], i))  # not Python's order
+        anchors = queries.contact_anchors(s, every=5, head=4)
+        assert list(anchors.ids) == ids[::5] and list(anchors.head) == ids[:4]
+        for k in range(len(anchors.keys)):
+            block = queries.contact_block(s, *anchors.anchor(k), 5)
+            assert [r.id for r in block] == ids[k * 5 : k * 5 + 5]
+        assert [queries.contact_position(s, i, anchors) for i in ids] == list(range(len(ids)))
