@@ -417,8 +417,16 @@ class _LazyTable(_ReadOnlyTable):
     def _store(self, number: int, rows: list[Any]) -> None:
         self._blocks[number] = rows
         self._blocks.move_to_end(number)
-        while len(self._blocks) * self.BLOCK > self.CACHE_LIMIT:
-            self._blocks.popitem(last=False)
+        if len(self._blocks) * self.BLOCK <= self.CACHE_LIMIT:
+            return
+        # the least recently used blocks go, but not those holding the selection or the
+        # current row: which record they are must be known when new anchors arrive
+        kept = {index.row() // self.BLOCK for index in self.persistentIndexList()}
+        for old in list(self._blocks):
+            if len(self._blocks) * self.BLOCK <= self.CACHE_LIMIT:
+                break
+            if old != number and old not in kept:
+                del self._blocks[old]
 
     def _start_reading_ahead(self) -> None:
         wanted, self._ahead_wanted = self._ahead_wanted, set()

@@ -342,3 +342,18 @@ def test_blocks_next_to_the_one_shown_are_read_ahead_in_a_worker(qapp: Any, qtbo
         assert model.data(model.index(525, 0)) == "…"  # not a row of the old list
     finally:
         runner.shutdown()
+
+
+def test_the_block_of_the_selection_stays_cached_while_scrolling_far(qapp: Any) -> None:
+    table = SortedContacts(1000)
+    model = _anchored(table)
+    model.set_anchors(table.anchors(10))
+    selection = QItemSelectionModel(model)
+    selection.setCurrentIndex(model.index(3, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    for row in range(0, 1000, 10):  # 100 blocks through a cache of 5
+        model.data(model.index(row, 0))
+    fetches = model.fetches
+    assert model.data(model.index(3, 0), CONTACT_ID_ROLE) == model.record_id(3) == 4
+    assert model.fetches == fetches  # still cached: its record is known without a read
+    model.data(model.index(15, 0))  # an unselected block was dropped
+    assert model.fetches == fetches + 1
