@@ -862,24 +862,6 @@ def contact_sort_key(session: Session, contact_id: int) -> str | None:
     return session.scalar(select(Contact.sort_key).where(Contact.id == contact_id))
 
 
-def contacts_before(session: Session, key: str, contact_id: int) -> int:
-    """How many contacts come before ``(key, contact_id)`` in name order: the contact's row.
-    Counts index entries (tens of milliseconds per million), so only a fallback."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Contact)
-            .where(
-                or_(
-                    Contact.sort_key < key,
-                    and_(Contact.sort_key == key, Contact.id < contact_id),
-                )
-            )
-        )
-        or 0
-    )
-
-
 def _contact_ids_from_anchor(session: Session, key: str, contact_id: int, limit: int) -> list[int]:
     return list(
         session.scalars(
@@ -896,23 +878,32 @@ def contact_position(session: Session, contact_id: int, anchors: ListAnchors) ->
 
     The row is the one a view shows: block ``k`` is what is read from anchor ``k``, also when
     the anchors are a little out of date (records added meanwhile). The anchor block is found
-    by comparing sort keys with the database's order — in Python for SQLite (its binary order
-    is Python's for str), on the server for PostgreSQL (its collation may ignore spaces and
-    punctuation) — and confirmed by reading that block's ids; failing that (anchors out of
-    date), the row is counted in the database and the block it names confirmed the same
-    way."""
+    by comparing sort keys in the database's order — in Python for SQLite (its binary order
+    is Python's for str), on the server for PostgreSQL (its collation orders punctuation
+    differently) — and confirmed by reading that block's ids: at most four small indexed
+    reads, never a count over the list, so it may run on the GUI thread."""
     key = contact_sort_key(session, contact_id)
     if key is None or not anchors.keys:
         return None
     blocks = len(anchors.keys)
     wanted = (key, contact_id)
     if session.get_bind().dialect.name == "postgresql":
-        # the server compares with its own collation, the one the list is ordered by
+        # the server compares with the collation of the column, the one the list is ordered
+        # by (a parameter would get the database's default collation instead)
+        collation = session.scalar(
+            sql_text(
+                "SELECT c.collname FROM pg_attribute a JOIN pg_collation c"
+                " ON c.oid = a.attcollation"
+                " WHERE a.attrelid = CAST('contact' AS regclass) AND a.attname = 'sort_key'"
+            )
+        )
+        quoted = '"' + str(collation or "default").replace('"', '""') + '"'
         guess = (
             session.scalar(
                 sql_text(
                     "SELECT count(*) FROM unnest(CAST(:keys AS text[]), CAST(:ids AS bigint[]))"
-                    " AS a(k, i) WHERE a.k < :key OR (a.k = :key AND a.i <= :id)"
+                    f" AS a(k, i) WHERE a.k COLLATE {quoted} < :key"
+                    f" OR (a.k COLLATE {quoted} = :key AND a.i <= :id)"
                 ),
                 {
                     "keys": list(anchors.keys),
@@ -941,11 +932,10 @@ def contact_position(session: Session, contact_id: int, anchors: ListAnchors) ->
         ids = _contact_ids_from_anchor(session, first_key, first_id, size)
         return number * anchors.every + ids.index(contact_id) if contact_id in ids else None
 
+    # the block whose key range holds the contact, or the one before (a deletion meanwhile
+    # lets a block read into the next range) or after; not there: the contact is not shown
+    # in this layout (added after the anchors were read, which are read again then)
     for number in (guess, guess - 1, guess + 1):
-        if (row := look(number)) is not None:
-            return row
-    counted = contacts_before(session, key, contact_id) // anchors.every
-    for number in (counted, counted - 1, counted + 1):
         if (row := look(number)) is not None:
             return row
     return None
