@@ -89,6 +89,7 @@ class _LazyTable(_ReadOnlyTable):
     _FIELDS: tuple[str, ...] = ()
     BLOCK = LIST_BLOCK  # rows fetched at once: a few screens
     CACHE_LIMIT = 5000  # rows kept; beyond that the least recently used block is dropped
+    MAX_AHEAD = 4  # blocks being read ahead at once
     WHAT = "rows"  # for the log
 
     def __init__(
@@ -443,6 +444,8 @@ class _LazyTable(_ReadOnlyTable):
                 continue
             if neighbour in self._blocks or neighbour in self._ahead:
                 continue
+            if len(self._ahead) >= self.MAX_AHEAD:
+                return  # dragging the scroll bar through many blocks: no pile of workers
             read = self._reader(neighbour)
             generation = self._generation
             try:

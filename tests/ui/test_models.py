@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import threading
 from array import array
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -357,3 +358,30 @@ def test_the_block_of_the_selection_stays_cached_while_scrolling_far(qapp: Any) 
     assert model.fetches == fetches  # still cached: its record is known without a read
     model.data(model.index(15, 0))  # an unselected block was dropped
     assert model.fetches == fetches + 1
+
+
+def test_at_most_a_few_blocks_are_read_ahead_at_once(qapp: Any, qtbot: Any) -> None:
+    table = SortedContacts(1000)
+    model = _anchored(table)
+    gate = threading.Event()
+    fetch_range = table.fetch_range
+
+    def slow(key: str, contact_id: int, limit: int) -> list[ContactRow]:
+        if threading.current_thread() is not threading.main_thread():
+            gate.wait(5)
+        return fetch_range(key, contact_id, limit)
+
+    model._fetch_range = slow
+    runner = TaskRunner()
+    try:
+        model.runner = runner
+        model.set_anchors(table.anchors(10))
+        for row in range(0, 1000, 100):  # dragging the scroll bar: ten blocks in a row
+            model.data(model.index(row, 0))
+            qapp.processEvents()
+        assert len(runner.running) == SmallBlocks.MAX_AHEAD
+        gate.set()
+        qtbot.waitUntil(lambda: not runner.running)
+    finally:
+        gate.set()
+        runner.shutdown()
