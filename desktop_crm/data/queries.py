@@ -7,13 +7,16 @@ shows. Search uses indexed prefix ranges only (``sort_key``, ``normalized``, ``s
 
 from __future__ import annotations
 
+import bisect
+import functools
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, func, select, union
+from sqlalchemy import Integer, and_, bindparam, func, or_, select, union
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -182,45 +185,79 @@ def _first_per_owner(
     return out
 
 
+@functools.cache
+def _contact_row_columns() -> tuple[Any, ...]:
+    """What a list row shows, in one statement: the first number (by id) and the first address
+    (primary first) are correlated subqueries on the owner indexes, so a block of rows is one
+    round trip instead of three (measured on 1,000,000 contacts: 12 ms → 1-2 ms a block)."""
+    phone = (
+        select(PhoneNumber.raw)
+        .where(PhoneNumber.contact_id == Contact.id)
+        .order_by(PhoneNumber.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    email = (
+        select(EmailAddress.raw)
+        .where(EmailAddress.contact_id == Contact.id)
+        .order_by(EmailAddress.is_primary.desc(), EmailAddress.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        Contact.id,
+        Contact.title,
+        Contact.first_name,
+        Contact.last_name,
+        Contact.city,
+        Contact.version,
+        Organization.name,
+        phone,
+        email,
+    )
+
+
+def _contact_row(row: Any) -> ContactRow:
+    cid, title, first, last, city, version, org_name, phone, email = row
+    return ContactRow(
+        id=cid,
+        name=" ".join(p for p in (title, first, last) if p),
+        organization=org_name or "",
+        phone=phone or "",
+        email=email or "",
+        city=city,
+        version=version,
+    )
+
+
 def contact_rows(session: Session, ids: Sequence[int]) -> dict[int, ContactRow]:
-    """Display rows for ``ids`` in three indexed queries, however many ids there are."""
+    """Display rows for ``ids`` in one indexed query, however many ids there are."""
     if not ids:
         return {}
-    base = session.execute(
-        select(
-            Contact.id,
-            Contact.title,
-            Contact.first_name,
-            Contact.last_name,
-            Contact.city,
-            Contact.version,
-            Organization.name,
-        )
+    rows = session.connection().execute(_contact_rows_by_id(), {"ids": list(ids)})
+    return {row[0]: _contact_row(row) for row in rows}
+
+
+@functools.cache
+def _contact_rows_by_id() -> Select[Any]:
+    return (
+        select(*_contact_row_columns())
         .outerjoin(Organization, Contact.organization_id == Organization.id)
-        .where(Contact.id.in_(ids))
-    ).all()
-    phones = _first_per_owner(session, PhoneNumber.contact_id, PhoneNumber.raw, ids, PhoneNumber.id)
-    emails = _first_per_owner(
-        session,
-        EmailAddress.contact_id,
-        EmailAddress.raw,
-        ids,
-        EmailAddress.is_primary.desc(),
-        EmailAddress.id,
+        .where(Contact.id.in_(bindparam("ids", expanding=True)))
     )
-    out = {}
-    for cid, title, first, last, city, version, org_name in base:
-        name = " ".join(p for p in (title, first, last) if p)
-        out[cid] = ContactRow(
-            id=cid,
-            name=name,
-            organization=org_name or "",
-            phone=phones.get(cid, ""),
-            email=emails.get(cid, ""),
-            city=city,
-            version=version,
+
+
+@functools.cache
+def _contact_rows_from_anchor() -> Select[Any]:
+    return (
+        select(*_contact_row_columns())
+        .outerjoin(Organization, Contact.organization_id == Organization.id)
+        .where(
+            _after(Contact.sort_key, Contact.id, bindparam("key"), bindparam("id"), inclusive=True)
         )
-    return out
+        .order_by(Contact.sort_key, Contact.id)
+        .limit(bindparam("limit"))
+    )
 
 
 def organization_rows(session: Session, ids: Sequence[int]) -> dict[int, OrganizationRow]:
@@ -725,3 +762,204 @@ def quick_contact_ids(session: Session, text: str, *, limit: int = 500) -> list[
         key=lambda row: (row[1], row[0]),
     )
     return [row[0] for row in keyed[:limit]]
+
+
+# --- big lists held as keyset anchors -------------------------------------------------------------
+
+LIST_BLOCK = 200  # rows a list reads at once, and the distance between two anchors
+
+
+@dataclass(frozen=True, eq=False)
+class ListAnchors:
+    """A list in ``(sort_key, id)`` order, held as where every ``every``-th row starts.
+
+    Row ``k * every`` is ``(keys[k], ids[k])``; block ``k`` is read with ``WHERE (sort_key, id)
+    >= anchor ORDER BY sort_key, id LIMIT every`` from the sort-key index. A million contacts
+    take 5,000 anchors (about 0.4 MB) instead of a million ids (8 MB), so what a client holds no
+    longer grows with the row count. ``head`` is the first ids of the list, to tell whether a
+    first screen shown before the anchors were read is still the start of the list.
+    """
+
+    count: int
+    every: int
+    keys: tuple[str, ...]
+    ids: array[int]
+    head: tuple[int, ...] = ()
+
+    def anchor(self, block: int) -> tuple[str, int]:
+        return self.keys[block], self.ids[block]
+
+    def same_as(self, other: ListAnchors) -> bool:
+        return (
+            self.count == other.count
+            and self.every == other.every
+            and self.keys == other.keys
+            and self.ids == other.ids
+        )
+
+
+def _after(sort_col: Any, id_col: Any, key: Any, record_id: Any, *, inclusive: bool) -> Any:
+    """``(sort_key, id) > (key, id)`` (or ``>=``) spelled so that both SQLite and PostgreSQL
+    range over the single-column sort-key index."""
+    tail = id_col >= record_id if inclusive else id_col > record_id
+    return and_(sort_col >= key, or_(sort_col > key, tail))
+
+
+def _list_anchors(
+    session: Session, sort_col: Any, id_col: Any, every: int, head: int
+) -> ListAnchors:
+    connection = session.connection()
+    table = id_col.table
+    if connection.dialect.name == "sqlite":
+        # SQLite's row_number() over a million rows takes ~0.9 s (it buffers the window);
+        # stepping from anchor to anchor with LIMIT 1 OFFSET every-1 walks the covering index
+        # in C and takes ~0.13 s. One read transaction, so count and anchors agree.
+        dbapi = connection.connection.dbapi_connection
+        assert dbapi is not None
+        sk, ident, name = sort_col.name, id_col.name, table.name
+        step = (
+            f"SELECT {sk}, {ident} FROM {name} WHERE {sk} >= ? AND ({sk} > ? OR {ident} > ?) "
+            f"ORDER BY {sk}, {ident} LIMIT 1 OFFSET ?"
+        )
+        cursor = dbapi.cursor()
+        try:
+            if not dbapi.in_transaction:
+                cursor.execute("BEGIN")
+            found = cursor.execute(
+                f"SELECT {sk}, {ident} FROM {name} ORDER BY {sk}, {ident} LIMIT 1"
+            ).fetchone()
+            keys: list[str] = []
+            ids: array[int] = array("q")
+            while found is not None:
+                keys.append(found[0])
+                ids.append(found[1])
+                found = cursor.execute(step, (found[0], found[0], found[1], every - 1)).fetchone()
+            count = cursor.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            first = [
+                row[0]
+                for row in cursor.execute(
+                    f"SELECT {ident} FROM {name} ORDER BY {sk}, {ident} LIMIT ?", (head,)
+                )
+            ]
+        finally:
+            cursor.close()
+        return ListAnchors(count, every, tuple(keys), ids, tuple(first))
+    # PostgreSQL: one pass over the index; count(*) OVER () in the same snapshot
+    numbered = select(
+        sort_col.label("k"),
+        id_col.label("i"),
+        (func.row_number().over(order_by=(sort_col, id_col)) - 1).label("n"),
+        func.count().over().label("total"),
+    ).subquery()
+    rows = session.execute(
+        select(numbered.c.k, numbered.c.i, numbered.c.total)
+        .where(numbered.c.n % every == 0)
+        .order_by(numbered.c.n)
+    ).all()
+    head_ids = session.scalars(select(id_col).order_by(sort_col, id_col).limit(head)).all()
+    return ListAnchors(
+        rows[0][2] if rows else 0,
+        every,
+        tuple(r[0] for r in rows),
+        array("q", (r[1] for r in rows)),
+        tuple(head_ids),
+    )
+
+
+def contact_anchors(session: Session, every: int = LIST_BLOCK, head: int = 0) -> ListAnchors:
+    """The whole contact list in name order as anchors (see :class:`ListAnchors`)."""
+    return _list_anchors(session, Contact.sort_key, Contact.id, every, head)
+
+
+def contact_block(session: Session, key: str, contact_id: int, limit: int) -> list[ContactRow]:
+    """``limit`` display rows in name order from the anchor ``(key, contact_id)`` on, in one
+    query: a range of ``ix_contact_sort_key`` plus the organization, first number and first
+    address of each row by their indexes."""
+    rows = session.connection().execute(
+        _contact_rows_from_anchor(), {"key": key, "id": contact_id, "limit": limit}
+    )
+    return [_contact_row(row) for row in rows]
+
+
+def contact_sort_key(session: Session, contact_id: int) -> str | None:
+    """Where a contact stands in the name order (``None``: it does not exist)."""
+    return session.scalar(select(Contact.sort_key).where(Contact.id == contact_id))
+
+
+def _contact_ids_from_anchor(session: Session, key: str, contact_id: int, limit: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Contact.id)
+            .where(_after(Contact.sort_key, Contact.id, key, contact_id, inclusive=True))
+            .order_by(Contact.sort_key, Contact.id)
+            .limit(limit)
+        )
+    )
+
+
+def contact_position(session: Session, contact_id: int, anchors: ListAnchors) -> int | None:
+    """The row of a contact in the whole list as ``anchors`` lay it out (``None``: not in it).
+
+    The row is the one a view shows: block ``k`` is what is read from anchor ``k``, also when
+    the anchors are a little out of date (records added meanwhile). The anchor block is found
+    by comparing sort keys in the database's order — in Python for SQLite (its binary order
+    is Python's for str), on the server for PostgreSQL (its collation orders punctuation
+    differently) — and confirmed by reading that block's ids: at most four small indexed
+    reads, never a count over the list, so it may run on the GUI thread."""
+    key = contact_sort_key(session, contact_id)
+    if key is None or not anchors.keys:
+        return None
+    blocks = len(anchors.keys)
+    wanted = (key, contact_id)
+    if session.get_bind().dialect.name == "postgresql":
+        # the server compares with the collation of the column, the one the list is ordered
+        # by (a parameter would get the database's default collation instead)
+        collation = session.scalar(
+            sql_text(
+                "SELECT c.collname FROM pg_attribute a JOIN pg_collation c"
+                " ON c.oid = a.attcollation"
+                " WHERE a.attrelid = CAST('contact' AS regclass) AND a.attname = 'sort_key'"
+            )
+        )
+        quoted = '"' + str(collation or "default").replace('"', '""') + '"'
+        guess = (
+            session.scalar(
+                sql_text(
+                    "SELECT count(*) FROM unnest(CAST(:keys AS text[]), CAST(:ids AS bigint[]))"
+                    f" AS a(k, i) WHERE a.k COLLATE {quoted} < :key"
+                    f" OR (a.k COLLATE {quoted} = :key AND a.i <= :id)"
+                ),
+                {
+                    "keys": list(anchors.keys),
+                    "ids": list(anchors.ids),
+                    "key": key,
+                    "id": contact_id,
+                },
+            )
+            or 0
+        ) - 1
+    else:
+        guess = (
+            bisect.bisect_right(
+                range(blocks), wanted, key=lambda k: (anchors.keys[k], anchors.ids[k])
+            )
+            - 1
+        )
+    tried: set[int] = set()
+
+    def look(number: int) -> int | None:
+        if number in tried or not 0 <= number < blocks:
+            return None
+        tried.add(number)
+        first_key, first_id = anchors.anchor(number)
+        size = min(anchors.every, anchors.count - number * anchors.every)
+        ids = _contact_ids_from_anchor(session, first_key, first_id, size)
+        return number * anchors.every + ids.index(contact_id) if contact_id in ids else None
+
+    # the block whose key range holds the contact, or the one before (a deletion meanwhile
+    # lets a block read into the next range) or after; not there: the contact is not shown
+    # in this layout (added after the anchors were read, which are read again then)
+    for number in (guess, guess - 1, guess + 1):
+        if (row := look(number)) is not None:
+            return row
+    return None

@@ -8,7 +8,8 @@ thread, see docs/architecture.md); on the GUI thread the changes are collected i
 costs one refresh, not 1,000:
 
 * contact and organization rows shown are re-read (their cached rows are dropped); a new or
-  deleted record re-reads the id list and swaps it in without a reset, so the selection and the
+  deleted record re-reads the id list (the whole contact list: its anchors, also after a
+  rename, which moves a contact) and swaps it in without a reset, so the selection and the
   scroll position stay;
 * the open record view is re-read when its record (or any history entry or ticket) changed; a
   record open in an edit form is never overwritten: the form says "changed by someone else" and
@@ -35,6 +36,7 @@ from sqlalchemy import text
 
 from desktop_crm.data.changes import Change, FeedStatus, watch_changes
 from desktop_crm.data.models import Role
+from desktop_crm.data.queries import ListAnchors
 from desktop_crm.data.team import TABLE_RIGHTS, at_least, current_role
 
 from .bridge import EventBridge
@@ -277,9 +279,13 @@ class LiveRefresh(QObject):
 
     def _contacts(self, pending: Pending) -> None:
         window = self.window
+        model = window.contact_model
         if pending.contacts:
-            window.contact_model.forget(pending.contacts)
-        if not pending.contact_list:
+            model.forget(pending.contacts)
+        # the whole list is held as anchors (name order): a renamed contact moves, so any
+        # change to a contact reads the anchors again, not only an added or deleted one
+        relist = pending.contact_list or (bool(pending.contacts) and model.by_anchors)
+        if not relist:
             return
         if window.searching or window.loading_rest:
             self._again(contact_list=True)
@@ -288,20 +294,25 @@ class LiveRefresh(QObject):
         search_text = window._search_text
         reader = window.reader
 
-        def work(_context: TaskContext) -> tuple[Any, int, bool]:
+        def work(_context: TaskContext) -> tuple[ListAnchors | list[int], int, bool]:
             if not search_text:
-                ids = reader.all_ids()
-                return ids, len(ids), False
+                anchors = reader.contact_list()
+                return anchors, anchors.count, False
             result = reader.search(search_text)
             return result.ids, result.total, result.truncated
 
-        def done(result: tuple[Any, int, bool]) -> None:
-            ids, total, truncated = result
+        def done(result: tuple[ListAnchors | list[int], int, bool]) -> None:
+            listing, total, truncated = result
             if generation != window._search_generation or self._stopped:
                 return  # the user searched meanwhile: that answer is newer
-            window.contact_model.replace_ids(ids)
+            if isinstance(listing, ListAnchors):
+                model.replace_anchors(listing)  # selection and current row follow by id
+                shown = listing.count
+            else:
+                model.replace_ids(listing)
+                shown = len(listing)
             window.total_contacts = total
-            window._update_count(SearchResult([], total, truncated=truncated), shown=len(ids))
+            window._update_count(SearchResult([], total, truncated=truncated), shown=shown)
 
         self.window.tasks.run(work, on_done=done, on_error=self._failed, name="live-contacts")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +35,7 @@ from desktop_crm.data.db import Database
 from desktop_crm.data.errors import DataError, NotFound
 from desktop_crm.data.history import InteractionInput
 from desktop_crm.data.models import Direction, Interaction, InteractionKind
+from desktop_crm.data.queries import ListAnchors
 from desktop_crm.identify.resolve import RecordKind
 from desktop_crm.identify.rules import DialingRules
 from desktop_crm.settings import Settings, config_path
@@ -153,8 +153,14 @@ class MainWindow(QMainWindow):
         self.search_box.textEdited.connect(lambda _text: self.search_timer.start())
         self.search_box.returnPressed.connect(self.run_search)
 
-        self.contact_model = ContactTableModel(self.reader.contact_rows, self)
+        self.contact_model = ContactTableModel(
+            self.reader.contact_rows,
+            self,
+            fetch_range=self.reader.contact_range,
+            locate=self.reader.contact_position,
+        )
         self.contact_model.error_handler = self._rows_failed
+        self.contact_model.runner = self.tasks  # blocks next to the one shown are read ahead
         self.contact_table = QTableView()
         self.contact_table.setObjectName("contactTable")
         self.contact_table.setModel(self.contact_model)
@@ -506,23 +512,25 @@ class MainWindow(QMainWindow):
         self.tasks.run(work, on_done=done, on_error=failed, name="search")
 
     def _load_rest(self, generation: int, shown: int) -> None:
-        """The ids after the first screen of the whole list, appended when they arrive."""
+        """The rest of the whole list after its first screen, appended when it arrives: held
+        as anchors every 200 rows (docs/architecture.md), not as a million ids."""
         reader = self.reader
         self.loading_rest = True
 
-        def work(_context: TaskContext) -> array[int]:
-            return reader.all_ids()
+        def work(_context: TaskContext) -> ListAnchors:
+            return reader.contact_list(head=shown)
 
-        def done(ids: array[int]) -> None:
+        def done(anchors: ListAnchors) -> None:
             self.loading_rest = False
             if generation != self._search_generation:
                 return  # the user searched meanwhile
-            current = self.contact_model.ids
-            if list(ids[: len(current)]) != current:
-                self.contact_model.set_ids(ids)  # changed meanwhile: show what is there now
-            else:
-                self.contact_model.extend_ids(ids[len(current) :])
-            self._update_count(SearchResult([], len(ids), truncated=False), shown=len(ids))
+            # appended when the first screen is still the start of the list, else (changed
+            # meanwhile) the list is shown as it is now
+            self.contact_model.extend_with_anchors(anchors)
+            self.total_contacts = anchors.count
+            self._update_count(
+                SearchResult([], anchors.count, truncated=False), shown=anchors.count
+            )
 
         def failed(exc: BaseException) -> None:
             self.loading_rest = False

@@ -135,6 +135,22 @@ class CrmReader:
         with self.db.session() as session:
             return queries.all_contact_ids(session)
 
+    def contact_list(self, head: int = 0) -> queries.ListAnchors:
+        """The whole contact list in name order, held as anchors every ``LIST_BLOCK`` rows
+        (plus its first ``head`` ids): what the list keeps instead of a million ids."""
+        with self.db.session() as session:
+            return queries.contact_anchors(session, queries.LIST_BLOCK, head)
+
+    def contact_range(self, key: str, contact_id: int, limit: int) -> list[ContactRow]:
+        """``limit`` display rows of the whole list from an anchor on (one query)."""
+        with self.db.session() as session:
+            return queries.contact_block(session, key, contact_id, limit)
+
+    def contact_position(self, contact_id: int, anchors: queries.ListAnchors) -> int | None:
+        """The row of a contact in the whole list held as ``anchors``."""
+        with self.db.session() as session:
+            return queries.contact_position(session, contact_id, anchors)
+
     def _resolved(self, session: Session, text: str) -> list[int]:
         text = text.strip()
         if not looks_like_address(text) and len(digits_only(text)) < RESOLVE_MIN_DIGITS:

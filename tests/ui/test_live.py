@@ -101,6 +101,65 @@ def test_a_change_by_another_client_appears_in_the_open_list_and_record(
         other.dispose()
 
 
+def test_the_whole_list_held_as_anchors_keeps_the_selection_deep_in_it(
+    sqlite_db: Database, open_window: Callable[..., MainWindow], qtbot: Any, monkeypatch: Any
+) -> None:
+    """Past its first screen the whole list is held as anchors: records added, renamed
+    (which moves them in the name order) and deleted elsewhere move the rows, and the
+    selection and the scroll position stay with the record."""
+    from desktop_crm.data import queries
+    from tests.ui.conftest import seed
+
+    seed(sqlite_db)  # 250 contacts
+    monkeypatch.setattr(MainWindow, "FIRST_PAGE", 40)
+    other = Database(sqlite_db.url)
+    try:
+        window = open_window(sqlite_db)
+        model = window.contact_model
+        qtbot.waitUntil(lambda: model.by_anchors and model.rowCount() == 250, timeout=10_000)
+        _live(qtbot, window)
+        time.sleep(0.3)  # the SQLite poller's first scan
+        with sqlite_db.session() as s:
+            order = queries.contact_ids(s)
+        chosen = order[170]
+        _select(qtbot, window, chosen)
+        window.contact_table.scrollTo(model.index(170, 0))
+        scroll = window.contact_table.verticalScrollBar().value()
+
+        def shown() -> list[int | None]:
+            return [model.record_id(row) for row in range(model.rowCount())]
+
+        def current() -> list[int]:
+            with sqlite_db.session() as s:
+                return queries.contact_ids(s)
+
+        # two contacts sorting first arrive: the selected record moves down two rows
+        with other.session() as s:
+            for name in ("Aaron Aab", "Abel Aac"):
+                first, last = name.split()
+                records.create_contact(s, ContactInput(first_name=first, last_name=last))
+        qtbot.waitUntil(lambda: model.rowCount() == 252, timeout=LIVE_MS * 3)
+        assert _selected_id(window) == chosen == model.record_id(172)
+        assert shown() == current()
+        assert window.contact_table.verticalScrollBar().value() == scroll
+
+        # a contact before the selection is renamed to sort after it: the list re-reads
+        # its anchors (same count), the selected record moves up one row
+        _rename(other, order[5], "Zacharias", "Zzyzx")
+        qtbot.waitUntil(lambda: model.record_id(171) == chosen, timeout=LIVE_MS * 3)
+        assert _selected_id(window) == chosen
+        assert shown() == current()
+
+        # the selected record itself is deleted elsewhere: no selection, the list shrinks
+        with other.session() as s:
+            version = s.get(Contact, chosen).version  # type: ignore[union-attr]
+            records.delete_contact(s, chosen, version)
+        qtbot.waitUntil(lambda: model.rowCount() == 251, timeout=LIVE_MS * 3)
+        assert model.row_of(chosen) is None and shown() == current()
+    finally:
+        other.dispose()
+
+
 def test_the_organizations_page_follows_changes_by_another_client(
     sqlite_db: Database, open_window: Callable[..., MainWindow], qtbot: Any
 ) -> None:

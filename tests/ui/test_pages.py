@@ -131,7 +131,10 @@ def test_the_whole_list_shows_its_first_screen_then_the_rest_without_a_reset(
     qtbot.waitUntil(lambda: window.contact_model.rowCount() == 250, timeout=10_000)
     assert window.count_label.text() == "250 of 250 contacts shown"
     assert window.contact_table.currentIndex().row() == 0  # the selection stayed
-    ids = window.contact_model.ids
+    model = window.contact_model
+    assert model.by_anchors  # the rest is held as anchors every BLOCK rows, not as ids
+    assert model.anchors is not None and len(model.anchors.ids) == 2  # rows 0 and 200
+    ids = [model.record_id(row) for row in range(model.rowCount())]
     with sqlite_db.session() as s:
         from desktop_crm.data import queries
 
