@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -1171,6 +1172,7 @@ class MainWindow(QMainWindow):
         self.popup.hide()
         self.tasks.shutdown()
         self.popup.deleteLater()
+        gc.unfreeze()  # frozen at start (ui/startup.py): what this window made may go now
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
