@@ -27,7 +27,7 @@ from ..models import (
     contact_tag,
     utcnow,
 )
-from ..phone import normalize_phone_cached
+from ..phone import NormalizedPhone, normalize_phone_cached
 from ..records import (
     _CONTACT_SCALARS,
     ContactInput,
@@ -47,6 +47,11 @@ def _table(model: Any) -> Table:
 class NewContact:
     data: ContactInput
     organization_name: str = ""  # for the sort key of a contact without a name
+    #: data.phones already normalised in the contact's country (the importer's prepare() did
+    #: it, maybe in another process); None: normalise them here
+    numbers: Sequence[NormalizedPhone] | None = None
+    #: records.sort_key(last_name, first_name) when the caller computed it already
+    name_sort_key: str | None = None
 
 
 def insert_contacts(
@@ -71,10 +76,16 @@ def insert_contacts(
         row = {name: getattr(data, name) for name in _CONTACT_SCALARS}
         row["country"] = country
         own_phones = []
-        for phone in data.phones:
+        known: Sequence[NormalizedPhone | None] = [None] * len(data.phones)
+        if item.numbers is not None and len(item.numbers) == len(data.phones):
+            known = item.numbers
+        for phone, read in zip(data.phones, known, strict=True):
             if not phone.raw.strip():
                 continue
-            n = normalize_phone_cached(phone.raw, region)  # read once already by prepare()
+            if read is not None and read.raw == phone.raw:
+                n = read
+            else:
+                n = normalize_phone_cached(phone.raw, region)
             own_phones.append(
                 {
                     "raw": phone.raw,
@@ -100,7 +111,7 @@ def insert_contacts(
             )
         if own_emails and not any(e["is_primary"] for e in own_emails):
             own_emails[0]["is_primary"] = True
-        row["sort_key"] = contact_sort_key(
+        row["sort_key"] = item.name_sort_key or contact_sort_key(
             data.first_name,
             data.last_name,
             item.organization_name if data.organization_id is not None else "",
@@ -147,16 +158,22 @@ def insert_contacts(
     return ids
 
 
-def insert_organizations(session: Session, names: Sequence[str]) -> list[int]:
-    """New organizations that only have a name (as a contact row names its company)."""
+def insert_organizations(
+    session: Session, names: Sequence[str], keys: Sequence[str] | None = None
+) -> list[int]:
+    """New organizations that only have a name (as a contact row names its company).
+
+    ``keys``: their ``sort_key(name)`` when the caller has them already.
+    """
     if not names:
         return []
     now = utcnow()
     table = _table(Organization)
+    if keys is None or len(keys) != len(names):
+        keys = [sort_key(name) for name in names]
     rows = [
-        {"name": name, "sort_key": sort_key(name), "created_at": now, "updated_at": now}
-        | {"version": 1}
-        for name in names
+        {"name": name, "sort_key": key, "created_at": now, "updated_at": now} | {"version": 1}
+        for name, key in zip(names, keys, strict=True)
     ]
     return list(
         session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)

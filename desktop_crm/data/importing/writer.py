@@ -39,7 +39,6 @@ from ..records import (
     create_organization,
     get_contact,
     get_organization,
-    sort_key,
     update_contact,
     update_organization,
 )
@@ -100,7 +99,14 @@ class _Pending:
 
     def add(self, row: Prepared, org: Organization | None, index: _Index) -> None:
         placeholder = -(len(self.items) + 1)
-        self.items.append(NewContact(row.data, org.name if org is not None else ""))
+        self.items.append(
+            NewContact(
+                row.data,
+                org.name if org is not None else "",
+                numbers=row.numbers,
+                name_sort_key=row.name_sort_key,
+            )
+        )
         self.rows.append(row)
         key = row.name_key
         index.names[placeholder] = key
@@ -248,7 +254,7 @@ class Writer:
                 if cid not in index.by_phone[number]:
                     index.by_phone[number].append(cid)
                 index.names[cid] = name_key(first, last)
-        keys = sorted({sort_key(row.data.last_name, row.data.first_name) for row in batch})
+        keys = sorted({row.name_sort_key for row in batch})
         keys = [k for k in keys if k]
         for chunk in _chunks(keys):
             for cid, first, last, org_id in session.execute(
@@ -259,7 +265,7 @@ class Writer:
                 key = name_key(first, last)
                 index.names[cid] = key
                 index.by_name_org.setdefault((key[0], key[1], org_id), cid)
-        org_keys = sorted({sort_key(row.organization) for row in batch if row.organization})
+        org_keys = sorted({row.org_key for row in batch if row.organization})
         found: dict[str, list[Organization]] = defaultdict(list)
         for chunk in _chunks(org_keys):
             for org in session.scalars(
@@ -269,7 +275,7 @@ class Writer:
             ):
                 found[org.sort_key].append(org)
         for row in batch:
-            org_key = sort_key(row.organization)
+            org_key = row.org_key
             if org_key in found and org_key not in index.orgs:
                 exact = [
                     o for o in found[org_key] if o.name.casefold() == row.organization.casefold()
@@ -285,15 +291,15 @@ class Writer:
         A company named by a company-only row is left to :meth:`_organization`, which gives it
         that row's address, notes and tags.
         """
-        company_rows = {sort_key(row.organization) for row in batch if row.company_only}
+        company_rows = {row.org_key for row in batch if row.company_only}
         names: dict[str, str] = {}
         for row in batch:
-            key = sort_key(row.organization) if row.organization else ""
+            key = row.org_key if row.organization else ""
             if key and key not in index.orgs and key not in company_rows:
                 names.setdefault(key, row.organization)
         if not names:
             return
-        ids = insert_organizations(session, list(names.values()))
+        ids = insert_organizations(session, list(names.values()), list(names))
         loaded = {
             org.id: org
             for org in session.scalars(select(Organization).where(Organization.id.in_(ids)))
@@ -308,7 +314,7 @@ class Writer:
         """Load the contacts the batch will probably merge into, with one query per relation."""
         ids: set[int] = set()
         for row in batch:
-            org = index.orgs.get(sort_key(row.organization)) if row.organization else None
+            org = index.orgs.get(row.org_key) if row.organization else None
             match = self._match(row, org.id if org is not None else None, index)
             if match is not None:
                 ids.add(match)
@@ -332,7 +338,7 @@ class Writer:
     ) -> Organization | None:
         if not row.organization:
             return None
-        key = sort_key(row.organization)
+        key = row.org_key
         org = index.orgs.get(key)
         if org is None:
             data = OrganizationInput(name=row.organization)
