@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -125,12 +125,7 @@ def insert_contacts(
         emails.append(own_emails)
         tag_names.append(list(data.tags))
     # Core inserts on the tables: the ORM's bulk path costs more than the database here
-    contacts = _table(Contact)
-    ids = list(
-        session.scalars(
-            insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), contact_rows
-        )
-    )
+    ids = _insert_returning_ids(session, _table(Contact), contact_rows)
     phone_rows = [
         {**p, "contact_id": cid} for cid, own in zip(ids, phones, strict=True) for p in own
     ]
@@ -168,13 +163,39 @@ def insert_organizations(
     if not names:
         return []
     now = utcnow()
-    table = _table(Organization)
     if keys is None or len(keys) != len(names):
         keys = [sort_key(name) for name in names]
     rows = [
         {"name": name, "sort_key": key, "created_at": now, "updated_at": now} | {"version": 1}
         for name, key in zip(names, keys, strict=True)
     ]
-    return list(
-        session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return _insert_returning_ids(session, _table(Organization), rows)
+
+
+def _insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows``; their new ids in the same order.
+
+    PostgreSQL: one multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues keeps the
+    order). SQLite has no way to tie RETURNING rows to their parameters, so SQLAlchemy would
+    send one INSERT per row (measured: most of the time of writing a batch). There the first
+    row is inserted alone, which gives this transaction SQLite's write lock until it commits:
+    nobody else can add rows now, so the next ids are the ones after the highest, given
+    explicitly to the other rows, which go in as one executemany. (Were an id taken after all,
+    the INSERT fails and the importer saves that batch row by row: nothing is written twice.)
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        return list(
+            session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        )
+    first = session.scalars(insert(table).returning(table.c.id), rows[0]).one()
+    if len(rows) == 1:
+        return [first]
+    top = session.scalar(select(func.max(table.c.id)))
+    assert top is not None  # the row just inserted is there
+    ids = [first, *range(top + 1, top + len(rows))]
+    session.execute(
+        insert(table), [{**row, "id": rid} for row, rid in zip(rows[1:], ids[1:], strict=True)]
     )
+    return ids
