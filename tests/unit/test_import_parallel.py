@@ -275,3 +275,33 @@ def test_small_files_are_read_here_and_big_ones_in_the_pool(
     import_file(sqlite_db, big)
     assert used == [parallel.default_workers()]
     assert parallel.start_method() in ("forkserver", "spawn")  # never fork
+
+
+def test_sqlite_settings_raised_per_batch_and_put_back(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch writes with a big page cache and rare checkpoints; afterwards the defaults."""
+    from sqlalchemy import text
+
+    from desktop_crm.data.importing import writer
+
+    during: list[tuple[int, int]] = []
+    real = writer.Writer._write
+
+    def spy(self: Any, session: Any, *args: Any) -> Any:
+        during.append(
+            (
+                session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one(),
+                session.execute(text("PRAGMA cache_size")).scalar_one(),
+            )
+        )
+        return real(self, session, *args)
+
+    monkeypatch.setattr(writer.Writer, "_write", spy)
+    path = tmp_path / "messy.csv"
+    messy_csv(path, 1200)
+    import_file(sqlite_db, path, workers=0)
+    assert during and set(during) == {(writer.WAL_AUTOCHECKPOINT_PAGES, -writer.CACHE_KIB)}
+    with sqlite_db.engine.connect() as connection:  # the pool hands back the same connection
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000

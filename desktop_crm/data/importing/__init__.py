@@ -222,13 +222,14 @@ def import_file(
             elif line - reported >= PROGRESS_EVERY:
                 report_progress(line)
                 reported = line
+        if batch and not report.cancelled:
+            outcome = writer.write(batch, cancel)
+            report.cancelled = outcome.cancelled
     finally:
         close = getattr(prepared, "close", None)
         if close is not None:
             close()  # stops the worker processes, also when writing failed
-    if batch and not report.cancelled:
-        outcome = writer.write(batch, cancel)
-        report.cancelled = outcome.cancelled
+        writer.close()
     if not report.cancelled:
         report_progress(total)
     report.encoding = text_file.label

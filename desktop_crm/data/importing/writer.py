@@ -23,8 +23,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -49,6 +50,12 @@ from .report import ImportReport
 log = logging.getLogger(__name__)
 
 IN_CHUNK = 500
+# SQLite, while a batch is written (see Writer.write); the defaults are put back when the
+# batch's connection goes back to the pool
+WAL_AUTOCHECKPOINT_PAGES = 20_000  # default 1,000
+CACHE_KIB = 65_536  # default 2,000
+_DEFAULTS = "PRAGMA wal_autocheckpoint=1000", "PRAGMA cache_size=-2000"
+_TUNED = "desktop_crm.import_tuned"
 _SCALARS = [f.name for f in fields(ContactInput) if f.name not in ("tags", "phones", "emails")]
 
 
@@ -138,11 +145,55 @@ class _Pending:
         return real
 
 
+def _untune(dbapi_connection: Any, record: Any) -> None:
+    """Pool check-in: a connection a batch tuned gets SQLite's defaults back."""
+    if record is not None and record.info.pop(_TUNED, False):
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in _DEFAULTS:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+
+
 class Writer:
+    """Writes batches; :meth:`close` when done.
+
+    On SQLite each batch raises two per-connection settings for as long as it holds the
+    connection: the page cache (a batch's index pages stay in memory instead of being spilled
+    and read again) and the WAL size that triggers a checkpoint. A checkpoint copies the WAL
+    into the database and syncs the file; with the default (every ~4 MB) a big import did one
+    after nearly every batch, each waiting for the disk. Neither changes what is stored or when
+    a commit is durable (``synchronous`` stays as the database has it). :meth:`close` runs one
+    checkpoint, so the import, not the next person's save, pays for the last one.
+    """
+
     def __init__(self, db: Database, home_region: str, report: ImportReport) -> None:
         self.db = db
         self.home_region = home_region
         self.report = report
+        self.tune = db.is_sqlite
+        if self.tune and not event.contains(db.engine, "checkin", _untune):
+            # stays registered (a no-op for connections no batch tuned), so imports running
+            # at the same time on one database cannot unregister it under each other
+            event.listen(db.engine, "checkin", _untune)
+
+    def close(self) -> None:
+        if not self.tune:
+            return
+        try:
+            with self.db.session() as session:
+                session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        except SQLAlchemyError as exc:  # the data is committed; this only saves the next save
+            log.warning("import: checkpoint after the import failed: %s", exc)
+
+    def _tune_batch(self, session: Session) -> None:
+        if not self.tune:
+            return
+        connection = session.connection()
+        connection.info[_TUNED] = True
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def write(self, batch: list[Prepared], cancel: Callable[[], bool] | None) -> Outcome:
         """Save ``batch``; every row it counts is committed when it returns."""
@@ -150,6 +201,7 @@ class Writer:
             return Outcome()
         try:
             with self.db.session() as session:
+                self._tune_batch(session)
                 outcome = self._write(session, batch, cancel)
         except (DataError, SQLAlchemyError, ValueError) as exc:
             if len(batch) == 1:
