@@ -305,3 +305,96 @@ def test_sqlite_settings_raised_per_batch_and_put_back(
     with sqlite_db.engine.connect() as connection:  # the pool hands back the same connection
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 1000
         assert connection.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000
+
+
+def test_prepared_rows_travel_unchanged(tmp_path: Path) -> None:
+    """What a worker packs, the writer unpacks equal, every field (also new ones)."""
+    from dataclasses import fields
+
+    from desktop_crm.data.importing.draft import Prepared
+    from desktop_crm.data.importing.textfile import TextFile
+    from desktop_crm.data.records import ContactInput
+
+    assert {f.name for f in fields(Prepared)} == set(parallel._PACKED_PREPARED)
+    assert {f.name for f in fields(ContactInput)} == set(parallel._PACKED_INPUT)
+    path = tmp_path / "messy.csv"
+    messy_csv(path, 200)
+    report = ImportReport("", "", 0, 0, 0, 0, [])
+    from desktop_crm.data.importing import _csv_source
+
+    items = [item for _where, item in _csv_source(TextFile.open(path), report)]
+    outcomes = parallel.prepare_chunk("DE", items)
+    rows = [o for o, _p in outcomes if isinstance(o, Prepared)]
+    assert len(rows) > 100 and any(r.numbers and r.data.birthday is None for r in rows)
+    assert [parallel.unpack(parallel.pack(r)) for r in rows] == rows
+    assert parallel._unpacked(parallel.prepare_chunk_packed("DE", items)) == outcomes
+
+
+def test_workers_end_when_the_importing_process_is_killed(tmp_path: Path) -> None:
+    """The desktop client killed mid-import must not leave worker processes behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "big.csv"
+    messy_csv(path, 40_000)
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from desktop_crm.data.db import Database\n"
+        "from desktop_crm.data.importing import import_file\n"
+        "if __name__ == '__main__':\n"
+        f"    db = Database('sqlite:///{tmp_path / 'killed.db'}'); db.upgrade()\n"
+        "    def progress(done, total):\n"
+        "        if done >= 3000: print('importing', flush=True)\n"
+        f"    import_file(db, Path({str(path)!r}), workers=2, progress=progress)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=os.getcwd()
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "importing"
+        mine = {
+            int(pid)
+            for pid in os.listdir("/proc")
+            if pid.isdigit() and _ancestor(int(pid), child.pid)
+        }
+        assert mine  # the fork server and its workers
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(p) for p in mine):
+            time.sleep(0.1)
+        assert not [p for p in mine if _running(p)]
+    finally:
+        child.kill()
+        if child.stdout is not None:
+            child.stdout.close()
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _ancestor(pid: int, ancestor: int) -> bool:
+    seen = 0
+    while pid > 1 and seen < 50:
+        pid = _parent(pid)
+        if pid == ancestor:
+            return True
+        seen += 1
+    return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
