@@ -398,3 +398,26 @@ def _running(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_addresses_stored_as_the_services_normalise_them(db: Database, tmp_path: Path) -> None:
+    """The writer reuses the address prepare() normalised; it must equal normalize_email()."""
+    from sqlalchemy import select
+
+    from desktop_crm.data.models import EmailAddress
+    from desktop_crm.data.records import normalize_email
+
+    raws = ["Jürgen.Müller@Bücher.DE", " <MAILTO:Anna@Example.COM> ", "x.y+z@sub.Example.org"]
+    path = tmp_path / "mails.csv"
+    lines = ["first_name,last_name,email,email_other"]
+    for i, raw in enumerate(raws):
+        lines.append(f'P{i},Q{i},"{raw}","second.{i}@ÄÖÜ.example"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_file(db, path, workers=0)
+    assert report.created == 3
+    with db.session() as s:
+        stored = s.execute(select(EmailAddress.raw, EmailAddress.normalized, EmailAddress.domain))
+        rows = sorted(stored)
+    assert len(rows) == 6
+    for raw, normalized, domain in rows:
+        assert (normalized, domain) == normalize_email(raw)

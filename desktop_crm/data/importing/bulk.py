@@ -52,6 +52,8 @@ class NewContact:
     numbers: Sequence[NormalizedPhone] | None = None
     #: records.sort_key(last_name, first_name) when the caller computed it already
     name_sort_key: str | None = None
+    #: records.normalize_email(raw)[0] of each of data.emails, when the caller has them
+    emails_normalized: Sequence[str] | None = None
 
 
 def insert_contacts(
@@ -97,10 +99,16 @@ def insert_contacts(
                 }
             )
         own_emails = []
-        for mail in data.emails:
+        known_mail: Sequence[str | None] = [None] * len(data.emails)
+        if item.emails_normalized is not None and len(item.emails_normalized) == len(data.emails):
+            known_mail = item.emails_normalized
+        for mail, address in zip(data.emails, known_mail, strict=True):
             if not mail.raw.strip():
                 continue
-            normalized, domain = normalize_email(mail.raw)
+            if address is not None:  # normalize_email's address is local@domain, domain as is
+                normalized, domain = address, address.rpartition("@")[2]
+            else:
+                normalized, domain = normalize_email(mail.raw)
             own_emails.append(
                 {
                     "raw": mail.raw,

@@ -112,6 +112,7 @@ class _Pending:
                 org.name if org is not None else "",
                 numbers=row.numbers,
                 name_sort_key=row.name_sort_key,
+                emails_normalized=row.emails,
             )
         )
         self.rows.append(row)
