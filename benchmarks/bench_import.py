@@ -5,14 +5,15 @@
 Writes (once, cached under benchmarks/out/) a CSV in our own layout with N people: German, Austrian
 and Swiss names, one in ten without a company, two numbers written the many ways people write
 them, one e-mail address, a city. Then imports it with ``import_file`` (the path the desktop
-client's File → Import and ``desktop-crm import`` take) into a fresh SQLite database, and prints
-a markdown table for docs/benchmarks.md.
+client's File → Import and ``desktop-crm import`` take, worker processes included) into a fresh
+SQLite database, and prints a markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import platform
 import random
 import sqlite3
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from desktop_crm.data.db import Database  # noqa: E402
-from desktop_crm.data.importing import import_file  # noqa: E402
+from desktop_crm.data.importing import import_file, parallel  # noqa: E402
 from desktop_crm.data.importing.layout import OWN_CSV_COLUMNS  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
@@ -150,6 +151,12 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes that read rows (default: import_file's choice; 0: none)",
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"import-{args.rows}.csv"
@@ -167,13 +174,20 @@ def main() -> int:
                 last[0] = now
                 print(f"  line {done:,} of {total:,}", file=sys.stderr)
 
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        report = import_file(db, path, progress=progress)
+        report = import_file(db, path, progress=progress, workers=args.workers)
         elapsed = time.perf_counter() - start
+        load_after = os.getloadavg()[0]
         db.dispose()
+    workers = args.workers
+    if workers is None:
+        workers = parallel.default_workers() if args.rows >= parallel.POOL_MIN_LINES else 0
     print(
         f"{args.rows:,} rows; SQLite {sqlite3.sqlite_version}, Python "
-        f"{platform.python_version()}, {platform.machine()}\n"
+        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{workers} worker process(es) ({parallel.start_method()}); "
+        f"load average {load_before:.2f} before, {load_after:.2f} after\n"
     )
     print("| rows | created | organizations | problems | seconds | rows/s |")
     print("|---:|---:|---:|---:|---:|---:|")

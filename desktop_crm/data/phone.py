@@ -97,6 +97,8 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
     if not digits_only(text):
         return NormalizedPhone(raw, None, None, None, "", None, False, "no digits in the number")
     body, extension = _split_extension(text)
+    parsed_body: phonenumbers.PhoneNumber | None = None
+    known_valid: bool | None = None
     if len(re.findall(r"[A-Za-zÄÖÜäöüß]", body)) >= 3:
         return NormalizedPhone(
             raw,
@@ -113,22 +115,37 @@ def normalize_phone(raw: str, region: str = "DE") -> NormalizedPhone:
         # when what stands before it is a whole number: "(905) 555-1234", "+1-418-262-6501"
         # and "+41 44 268 12-00" are whole numbers with a hyphen in them.
         part = _parse_or_none(body, region)
-        if part is None or not _acceptable(part) or _region(part, region) not in DID_COUNTRIES:
+        part_valid = part is not None and phonenumbers.is_valid_number(part)
+        if (
+            part is None
+            or not _acceptable(part, part_valid)
+            or _region(part, region) not in DID_COUNTRIES
+        ):
             body, extension = text, None
+        else:
+            # the same text read in the same region: parse() would give the same number again
+            parsed_body, known_valid = part, part_valid
     try:
-        parsed = phonenumbers.parse(body, region)
+        parsed = parsed_body if parsed_body is not None else phonenumbers.parse(body, region)
     except phonenumbers.NumberParseException as exc:
         digits = digits_only(text)
         return NormalizedPhone(
             raw, None, None, extension, suffix_key_for(digits), None, False, _reason(exc)
         )
     number_region = _region(parsed, region)
+    had_extension = bool(parsed.extension)
     if parsed.extension and not extension:
         extension = parsed.extension
         parsed.extension = None
+    # validity does not depend on the extension field; it is computed once (it is the most
+    # expensive step of phonenumbers after parsing) and used for both answers below
+    valid = (
+        known_valid
+        if known_valid is not None and not had_extension
+        else phonenumbers.is_valid_number(parsed)
+    )
     base = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    valid = phonenumbers.is_valid_number(parsed)
-    if not _acceptable(parsed):
+    if not _acceptable(parsed, valid):
         return NormalizedPhone(
             raw,
             None,
@@ -161,9 +178,14 @@ def _region(parsed: phonenumbers.PhoneNumber, default: str) -> str:
     return phonenumbers.region_code_for_number(parsed) or default
 
 
-def _acceptable(parsed: phonenumbers.PhoneNumber) -> bool:
-    """A number we store as E.164: valid, or possible and long enough to be a whole line."""
-    if phonenumbers.is_valid_number(parsed):
+def _acceptable(parsed: phonenumbers.PhoneNumber, valid: bool | None = None) -> bool:
+    """A number we store as E.164: valid, or possible and long enough to be a whole line.
+
+    ``valid`` is ``phonenumbers.is_valid_number(parsed)`` when the caller knows it already.
+    """
+    if valid is None:
+        valid = phonenumbers.is_valid_number(parsed)
+    if valid:
         return True
     nsn = phonenumbers.national_significant_number(parsed)
     return bool(phonenumbers.is_possible_number(parsed)) and len(nsn) >= 7

@@ -37,8 +37,17 @@ from pathlib import Path
 from ..db import Database
 from . import jsonfile
 from .csvfile import CsvReader, detect_layout, rows, sniff_delimiter
-from .draft import Draft, Prepared, prepare
+from .draft import Prepared
 from .layout import OWN_CSV_COLUMNS
+from .parallel import (
+    POOL_MIN_LINES,
+    CsvRecord,
+    Item,
+    Outcome,
+    default_workers,
+    prepare_item,
+    prepared_in_pool,
+)
 from .report import ImportProblem, ImportReport
 from .textfile import TextFile
 from .vcard import VCardReader
@@ -57,7 +66,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 PROGRESS_EVERY = 2000  # lines, while reading rows that produce nothing to save
 
-Source = Iterator[tuple[int, Draft | None]]
+Source = Iterator[tuple[int, Item]]
 
 
 def _detect(text_file: TextFile) -> str:
@@ -116,14 +125,19 @@ def _csv_source(text_file: TextFile, report: ImportReport) -> Source:
             header.raw,
         )
         return
-    reader = CsvReader(layout, report)
     for row in records:
         if row is None:
             yield 0, None
-            continue
-        draft = reader.draft(row)
-        if draft is not None:
-            yield row.last_line, draft
+        else:  # made into a draft by prepare_item (maybe in a worker process)
+            yield row.last_line, CsvRecord(layout, row)
+
+
+def _prepared_here(
+    source: Source, report: ImportReport, home_region: str
+) -> Iterator[tuple[int, Outcome]]:
+    readers: dict[int, CsvReader] = {}
+    for where, item in source:
+        yield where, prepare_item(item, home_region, report, readers)
 
 
 def import_file(
@@ -133,12 +147,17 @@ def import_file(
     home_region: str = "DE",
     progress: Callable[[int, int], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     """Import the contacts in ``path``; the report says what happened, line by line.
 
     ``progress(done, total)`` counts lines of the file. ``cancel()`` is asked between rows; when
     it returns True the import stops, keeps what was already committed and says so in the
     report. A file that cannot be opened raises ``OSError``.
+
+    A file of :data:`~.parallel.POOL_MIN_LINES` lines or more is read into contacts by
+    ``workers`` processes (default: one per core, see :mod:`.parallel`) while this process
+    writes; ``workers=0`` reads everything in this process. The result is the same.
     """
     path = Path(path)
     report = ImportReport(
@@ -157,10 +176,22 @@ def import_file(
         )
         return report
     report.format = {"vcard": "vCard", "json": "desktop_crm JSON", "csv": "CSV"}[kind]
-    source = {"vcard": _vcard_source, "json": _json_source, "csv": _csv_source}[kind](
-        text_file, report
-    )
-    log.info("importing %s (%s)", path, kind)
+    make_source = {"vcard": _vcard_source, "json": _json_source, "csv": _csv_source}[kind]
+    if workers is None:
+        workers = default_workers() if total >= POOL_MIN_LINES else 0
+    prepared: Iterator[tuple[int, Outcome]]
+    if workers > 0:
+        # read here into a report of its own; prepared_in_pool moves its problems over in order
+        reading = ImportReport(
+            file=report.file, format=report.format, created=0, updated=0, unchanged=0,
+            skipped=0, problems=[],
+        )  # fmt: skip
+        prepared = prepared_in_pool(
+            make_source(text_file, reading), reading, report, home_region, workers
+        )
+    else:
+        prepared = _prepared_here(make_source(text_file, report), report, home_region)
+    log.info("importing %s (%s, %d worker processes)", path, kind, workers)
     writer = Writer(db, home_region, report)
 
     def report_progress(done: int) -> None:
@@ -170,33 +201,35 @@ def import_file(
     report_progress(0)
     batch: list[Prepared] = []
     line = reported = 0
-    for where, draft in source:
-        line = max(line, where)
-        if cancel is not None and cancel():
-            report.cancelled = True
-            break
-        if draft is None:
-            report.skipped += 1
-        else:
-            prepared = prepare(draft, home_region, report)
-            if prepared is None:
-                report.skipped += 1
-            else:
-                batch.append(prepared)
-        if len(batch) >= BATCH_SIZE:
-            outcome = writer.write(batch, cancel)
-            batch = []
-            if outcome.cancelled:
+    try:
+        for where, row in prepared:
+            line = max(line, where)
+            if cancel is not None and cancel():
                 report.cancelled = True
                 break
-            report_progress(line)
-            reported = line
-        elif line - reported >= PROGRESS_EVERY:
-            report_progress(line)
-            reported = line
-    if batch and not report.cancelled:
-        outcome = writer.write(batch, cancel)
-        report.cancelled = outcome.cancelled
+            if row is None:
+                report.skipped += 1
+            elif isinstance(row, Prepared):
+                batch.append(row)  # else NOTHING: an empty row
+            if len(batch) >= BATCH_SIZE:
+                outcome = writer.write(batch, cancel)
+                batch = []
+                if outcome.cancelled:
+                    report.cancelled = True
+                    break
+                report_progress(line)
+                reported = line
+            elif line - reported >= PROGRESS_EVERY:
+                report_progress(line)
+                reported = line
+        if batch and not report.cancelled:
+            outcome = writer.write(batch, cancel)
+            report.cancelled = outcome.cancelled
+    finally:
+        close = getattr(prepared, "close", None)
+        if close is not None:
+            close()  # stops the worker processes, also when writing failed
+        writer.close()
     if not report.cancelled:
         report_progress(total)
     report.encoding = text_file.label

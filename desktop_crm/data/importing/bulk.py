@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -27,7 +27,7 @@ from ..models import (
     contact_tag,
     utcnow,
 )
-from ..phone import normalize_phone_cached
+from ..phone import NormalizedPhone, normalize_phone_cached
 from ..records import (
     _CONTACT_SCALARS,
     ContactInput,
@@ -47,6 +47,13 @@ def _table(model: Any) -> Table:
 class NewContact:
     data: ContactInput
     organization_name: str = ""  # for the sort key of a contact without a name
+    #: data.phones already normalised in the contact's country (the importer's prepare() did
+    #: it, maybe in another process); None: normalise them here
+    numbers: Sequence[NormalizedPhone] | None = None
+    #: records.sort_key(last_name, first_name) when the caller computed it already
+    name_sort_key: str | None = None
+    #: records.normalize_email(raw)[0] of each of data.emails, when the caller has them
+    emails_normalized: Sequence[str] | None = None
 
 
 def insert_contacts(
@@ -71,10 +78,16 @@ def insert_contacts(
         row = {name: getattr(data, name) for name in _CONTACT_SCALARS}
         row["country"] = country
         own_phones = []
-        for phone in data.phones:
+        known: Sequence[NormalizedPhone | None] = [None] * len(data.phones)
+        if item.numbers is not None and len(item.numbers) == len(data.phones):
+            known = item.numbers
+        for phone, read in zip(data.phones, known, strict=True):
             if not phone.raw.strip():
                 continue
-            n = normalize_phone_cached(phone.raw, region)  # read once already by prepare()
+            if read is not None and read.raw == phone.raw:
+                n = read
+            else:
+                n = normalize_phone_cached(phone.raw, region)
             own_phones.append(
                 {
                     "raw": phone.raw,
@@ -86,10 +99,16 @@ def insert_contacts(
                 }
             )
         own_emails = []
-        for mail in data.emails:
+        known_mail: Sequence[str | None] = [None] * len(data.emails)
+        if item.emails_normalized is not None and len(item.emails_normalized) == len(data.emails):
+            known_mail = item.emails_normalized
+        for mail, address in zip(data.emails, known_mail, strict=True):
             if not mail.raw.strip():
                 continue
-            normalized, domain = normalize_email(mail.raw)
+            if address is not None:  # normalize_email's address is local@domain, domain as is
+                normalized, domain = address, address.rpartition("@")[2]
+            else:
+                normalized, domain = normalize_email(mail.raw)
             own_emails.append(
                 {
                     "raw": mail.raw,
@@ -100,7 +119,7 @@ def insert_contacts(
             )
         if own_emails and not any(e["is_primary"] for e in own_emails):
             own_emails[0]["is_primary"] = True
-        row["sort_key"] = contact_sort_key(
+        row["sort_key"] = item.name_sort_key or contact_sort_key(
             data.first_name,
             data.last_name,
             item.organization_name if data.organization_id is not None else "",
@@ -114,12 +133,7 @@ def insert_contacts(
         emails.append(own_emails)
         tag_names.append(list(data.tags))
     # Core inserts on the tables: the ORM's bulk path costs more than the database here
-    contacts = _table(Contact)
-    ids = list(
-        session.scalars(
-            insert(contacts).returning(contacts.c.id, sort_by_parameter_order=True), contact_rows
-        )
-    )
+    ids = _insert_returning_ids(session, _table(Contact), contact_rows)
     phone_rows = [
         {**p, "contact_id": cid} for cid, own in zip(ids, phones, strict=True) for p in own
     ]
@@ -147,17 +161,49 @@ def insert_contacts(
     return ids
 
 
-def insert_organizations(session: Session, names: Sequence[str]) -> list[int]:
-    """New organizations that only have a name (as a contact row names its company)."""
+def insert_organizations(
+    session: Session, names: Sequence[str], keys: Sequence[str] | None = None
+) -> list[int]:
+    """New organizations that only have a name (as a contact row names its company).
+
+    ``keys``: their ``sort_key(name)`` when the caller has them already.
+    """
     if not names:
         return []
     now = utcnow()
-    table = _table(Organization)
+    if keys is None or len(keys) != len(names):
+        keys = [sort_key(name) for name in names]
     rows = [
-        {"name": name, "sort_key": sort_key(name), "created_at": now, "updated_at": now}
-        | {"version": 1}
-        for name in names
+        {"name": name, "sort_key": key, "created_at": now, "updated_at": now} | {"version": 1}
+        for name, key in zip(names, keys, strict=True)
     ]
-    return list(
-        session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return _insert_returning_ids(session, _table(Organization), rows)
+
+
+def _insert_returning_ids(session: Session, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows``; their new ids in the same order.
+
+    PostgreSQL: one multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues keeps the
+    order). SQLite has no way to tie RETURNING rows to their parameters, so SQLAlchemy would
+    send one INSERT per row (measured: most of the time of writing a batch). There the first
+    row is inserted alone, which gives this transaction SQLite's write lock until it commits:
+    nobody else can add rows now, so the next ids are the ones after the highest, given
+    explicitly to the other rows, which go in as one executemany. (Were an id taken after all,
+    the INSERT fails and the importer saves that batch row by row: nothing is written twice.)
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "sqlite":
+        return list(
+            session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+        )
+    first = session.scalars(insert(table).returning(table.c.id), rows[0]).one()
+    if len(rows) == 1:
+        return [first]
+    top = session.scalar(select(func.max(table.c.id)))
+    assert top is not None  # the row just inserted is there
+    ids = [first, *range(top + 1, top + len(rows))]
+    session.execute(
+        insert(table), [{**row, "id": rid} for row, rid in zip(rows[1:], ids[1:], strict=True)]
     )
+    return ids

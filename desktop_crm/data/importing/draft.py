@@ -19,7 +19,7 @@ from phonenumbers.geodata.locale import LOCALE_DATA
 
 from ..errors import ValidationError
 from ..models import PhoneKind
-from ..phone import normalize_phone_cached
+from ..phone import NormalizedPhone, normalize_phone_cached
 from ..records import ContactInput, EmailInput, PhoneInput, normalize_email, sort_key
 from .report import ImportReport
 
@@ -322,6 +322,13 @@ class Prepared:
     phone_e164: list[str | None]  # the normalised form of each of data.phones
     emails: list[str]  # normalised addresses
     name_key: tuple[str, str]  # casefolded (first, last)
+    # sort keys (records.sort_key) computed here, where it may run in a worker process: the
+    # writer's look-ups need them several times per row
+    org_key: str  # of the organization's name ("" without one)
+    name_sort_key: str  # of last and first name, the contact's sort key when not ""
+    # each of data.phones as read in the contact's country, so the writer need not parse it
+    # again (it may run in another process than prepare(), where no cache remembers it)
+    numbers: list[NormalizedPhone] = field(default_factory=list)
 
     @property
     def has_name(self) -> bool:
@@ -391,6 +398,7 @@ def prepare(draft: Draft, home_region: str, report: ImportReport) -> Prepared | 
     region = country or home_region
     phones: list[PhoneInput] = []
     phone_e164: list[str | None] = []
+    numbers: list[NormalizedPhone] = []
     e164: list[str] = []
     seen_numbers: set[tuple[str, PhoneKind]] = set()
     for p in d.phones:
@@ -407,6 +415,7 @@ def prepare(draft: Draft, home_region: str, report: ImportReport) -> Prepared | 
         seen_numbers.add(key)
         phones.append(PhoneInput(p.raw, p.kind))
         phone_e164.append(n.e164)
+        numbers.append(n)
         if n.e164 and n.e164 not in e164:
             e164.append(n.e164)
         else:
@@ -491,6 +500,9 @@ def prepare(draft: Draft, home_region: str, report: ImportReport) -> Prepared | 
         phone_e164=phone_e164,
         emails=normalized,
         name_key=name_key(data.first_name, data.last_name),
+        org_key=sort_key(organization),
+        name_sort_key=sort_key(data.last_name, data.first_name),
+        numbers=numbers,
     )
     if not (prepared.has_name or phones or emails or organization):
         what = data.notes or data.street or data.city

@@ -23,8 +23,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -39,7 +40,6 @@ from ..records import (
     create_organization,
     get_contact,
     get_organization,
-    sort_key,
     update_contact,
     update_organization,
 )
@@ -50,6 +50,12 @@ from .report import ImportReport
 log = logging.getLogger(__name__)
 
 IN_CHUNK = 500
+# SQLite, while a batch is written (see Writer.write); the defaults are put back when the
+# batch's connection goes back to the pool
+WAL_AUTOCHECKPOINT_PAGES = 20_000  # default 1,000
+CACHE_KIB = 65_536  # default 2,000
+_DEFAULTS = "PRAGMA wal_autocheckpoint=1000", "PRAGMA cache_size=-2000"
+_TUNED = "desktop_crm.import_tuned"
 _SCALARS = [f.name for f in fields(ContactInput) if f.name not in ("tags", "phones", "emails")]
 
 
@@ -100,7 +106,15 @@ class _Pending:
 
     def add(self, row: Prepared, org: Organization | None, index: _Index) -> None:
         placeholder = -(len(self.items) + 1)
-        self.items.append(NewContact(row.data, org.name if org is not None else ""))
+        self.items.append(
+            NewContact(
+                row.data,
+                org.name if org is not None else "",
+                numbers=row.numbers,
+                name_sort_key=row.name_sort_key,
+                emails_normalized=row.emails,
+            )
+        )
         self.rows.append(row)
         key = row.name_key
         index.names[placeholder] = key
@@ -132,11 +146,55 @@ class _Pending:
         return real
 
 
+def _untune(dbapi_connection: Any, record: Any) -> None:
+    """Pool check-in: a connection a batch tuned gets SQLite's defaults back."""
+    if record is not None and record.info.pop(_TUNED, False):
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in _DEFAULTS:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+
+
 class Writer:
+    """Writes batches; :meth:`close` when done.
+
+    On SQLite each batch raises two per-connection settings for as long as it holds the
+    connection: the page cache (a batch's index pages stay in memory instead of being spilled
+    and read again) and the WAL size that triggers a checkpoint. A checkpoint copies the WAL
+    into the database and syncs the file; with the default (every ~4 MB) a big import did one
+    after nearly every batch, each waiting for the disk. Neither changes what is stored or when
+    a commit is durable (``synchronous`` stays as the database has it). :meth:`close` runs one
+    checkpoint, so the import, not the next person's save, pays for the last one.
+    """
+
     def __init__(self, db: Database, home_region: str, report: ImportReport) -> None:
         self.db = db
         self.home_region = home_region
         self.report = report
+        self.tune = db.is_sqlite
+        if self.tune and not event.contains(db.engine, "checkin", _untune):
+            # stays registered (a no-op for connections no batch tuned), so imports running
+            # at the same time on one database cannot unregister it under each other
+            event.listen(db.engine, "checkin", _untune)
+
+    def close(self) -> None:
+        if not self.tune:
+            return
+        try:
+            with self.db.session() as session:
+                session.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        except SQLAlchemyError as exc:  # the data is committed; this only saves the next save
+            log.warning("import: checkpoint after the import failed: %s", exc)
+
+    def _tune_batch(self, session: Session) -> None:
+        if not self.tune:
+            return
+        connection = session.connection()
+        connection.info[_TUNED] = True
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
 
     def write(self, batch: list[Prepared], cancel: Callable[[], bool] | None) -> Outcome:
         """Save ``batch``; every row it counts is committed when it returns."""
@@ -144,6 +202,7 @@ class Writer:
             return Outcome()
         try:
             with self.db.session() as session:
+                self._tune_batch(session)
                 outcome = self._write(session, batch, cancel)
         except (DataError, SQLAlchemyError, ValueError) as exc:
             if len(batch) == 1:
@@ -248,7 +307,7 @@ class Writer:
                 if cid not in index.by_phone[number]:
                     index.by_phone[number].append(cid)
                 index.names[cid] = name_key(first, last)
-        keys = sorted({sort_key(row.data.last_name, row.data.first_name) for row in batch})
+        keys = sorted({row.name_sort_key for row in batch})
         keys = [k for k in keys if k]
         for chunk in _chunks(keys):
             for cid, first, last, org_id in session.execute(
@@ -259,7 +318,7 @@ class Writer:
                 key = name_key(first, last)
                 index.names[cid] = key
                 index.by_name_org.setdefault((key[0], key[1], org_id), cid)
-        org_keys = sorted({sort_key(row.organization) for row in batch if row.organization})
+        org_keys = sorted({row.org_key for row in batch if row.organization})
         found: dict[str, list[Organization]] = defaultdict(list)
         for chunk in _chunks(org_keys):
             for org in session.scalars(
@@ -269,7 +328,7 @@ class Writer:
             ):
                 found[org.sort_key].append(org)
         for row in batch:
-            org_key = sort_key(row.organization)
+            org_key = row.org_key
             if org_key in found and org_key not in index.orgs:
                 exact = [
                     o for o in found[org_key] if o.name.casefold() == row.organization.casefold()
@@ -285,15 +344,15 @@ class Writer:
         A company named by a company-only row is left to :meth:`_organization`, which gives it
         that row's address, notes and tags.
         """
-        company_rows = {sort_key(row.organization) for row in batch if row.company_only}
+        company_rows = {row.org_key for row in batch if row.company_only}
         names: dict[str, str] = {}
         for row in batch:
-            key = sort_key(row.organization) if row.organization else ""
+            key = row.org_key if row.organization else ""
             if key and key not in index.orgs and key not in company_rows:
                 names.setdefault(key, row.organization)
         if not names:
             return
-        ids = insert_organizations(session, list(names.values()))
+        ids = insert_organizations(session, list(names.values()), list(names))
         loaded = {
             org.id: org
             for org in session.scalars(select(Organization).where(Organization.id.in_(ids)))
@@ -308,7 +367,7 @@ class Writer:
         """Load the contacts the batch will probably merge into, with one query per relation."""
         ids: set[int] = set()
         for row in batch:
-            org = index.orgs.get(sort_key(row.organization)) if row.organization else None
+            org = index.orgs.get(row.org_key) if row.organization else None
             match = self._match(row, org.id if org is not None else None, index)
             if match is not None:
                 ids.add(match)
@@ -332,7 +391,7 @@ class Writer:
     ) -> Organization | None:
         if not row.organization:
             return None
-        key = sort_key(row.organization)
+        key = row.org_key
         org = index.orgs.get(key)
         if org is None:
             data = OrganizationInput(name=row.organization)
