@@ -172,6 +172,21 @@ class MemberListModel(QAbstractListModel):
         return True
 
 
+def _stacked(top: QWidget | QGridLayout, note: QLabel) -> QWidget:
+    """A field with its explanation (or complaint) under it, wrapped to the field's width."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    if isinstance(top, QWidget):
+        layout.addWidget(top)
+    else:
+        layout.addLayout(top)
+    note.setMinimumWidth(360)
+    layout.addWidget(note)
+    return box
+
+
 @dataclass(frozen=True)
 class _Loaded:
     queues: list[tuple[int, str]]
@@ -243,6 +258,7 @@ class QueueDialog(QDialog):
         self.holidays.setEditable(True)
         self.holidays.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.holidays.addItems(holiday_regions())
+        self.holidays.setMinimumContentsLength(10)
         self.holidays.setToolTip(
             self.tr(
                 "Public holidays of a country and, optionally, a state or canton: DE, DE-BY, "
@@ -314,10 +330,8 @@ class QueueDialog(QDialog):
         form.addRow(self.tr("Support mailbox:"), self.email)
         form.addRow(self.tr("Time zone:"), self.time_zone)
         form.addRow(self.tr("Holidays:"), self.holidays)
-        form.addRow(self.tr("Business hours:"), self.hours)
-        form.addRow("", self.hours_note)
-        form.addRow(self.tr("SLA targets:"), targets)
-        form.addRow("", self.targets_note)
+        form.addRow(self.tr("Business hours:"), _stacked(self.hours, self.hours_note))
+        form.addRow(self.tr("SLA targets:"), _stacked(targets, self.targets_note))
         form.addRow(self.tr("At risk after:"), self.at_risk)
         form.addRow(self.tr("Assignment:"), self.assignment)
         form.addRow(self.tr("Members:"), self.members)
@@ -337,7 +351,10 @@ class QueueDialog(QDialog):
 
         columns = QHBoxLayout()
         columns.addLayout(left)
-        columns.addWidget(self.form, 1)
+        right = QVBoxLayout()
+        right.addWidget(self.form)
+        right.addStretch(1)
+        columns.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
         layout.addWidget(self.message)
@@ -513,7 +530,6 @@ class QueueDialog(QDialog):
         except ValidationError as exc:
             self.hours_note.setText(self.tr("Not understood: {error}").format(error=exc))
             self.hours_note.setStyleSheet("color: #b00020;")
-            self.hours.setProperty("invalid", True)
             ok = False
         else:
             minutes = sum(end - start for spans in weekly.values() for start, end in spans)
