@@ -25,7 +25,7 @@ from desktop_crm.data.models import (
 )
 from desktop_crm.tickets import service
 from desktop_crm.tickets.assignment import set_members
-from desktop_crm.tickets.calendar import parse_hours
+from desktop_crm.tickets.calendar import parse_duration, parse_hours
 from desktop_crm.tickets.service import QueueSetup, QueueUser
 from desktop_crm.ui.board import TicketBoard
 from desktop_crm.ui.board.queue_dialog import MemberListModel, QueueDialog
@@ -112,6 +112,24 @@ def stored(db: Database, queue_id: int) -> dict[str, Any]:
             "members": members,
             "closed": closed,
         }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mo-fr 08:00-17:00",
+        "mo-fr 08:00-12:00,13:00-17:00; sa 09:00-12:00",
+        "mo 00:00-24:00; we 08:00-16:00; fr-su 10:00-14:00",
+        "sa-mo 09:00-12:00",  # wraps over the week's end
+    ],
+)
+def test_hours_and_durations_read_back_as_the_command_line_writes_them(text: str) -> None:
+    hours = parse_hours(text)
+    assert parse_hours(service.hours_text(hours)) == hours
+    for minutes in (0, 30, 60, 270, 1440, 2700):
+        assert parse_duration(service.duration_text(minutes)) == minutes
+    assert service.duration_text(None) == ""
+    assert service.hours_text(parse_hours("mo-fr 08:00-17:00")) == "mo-fr 08:00-17:00"
 
 
 def test_member_model_passes_qtmodeltester(qtmodeltester: Any) -> None:
@@ -330,7 +348,12 @@ def test_unsaved_changes_are_dropped_only_when_the_user_says_so(
         service.save_queue(s, QueueSetup("Support"))
     dialog = open_dialog(qtbot, sqlite_db, runner)
     answers: list[bool] = []
-    dialog.confirm_discard = lambda: answers.append(False) or False  # type: ignore[method-assign,func-returns-value]
+
+    def keep_editing() -> bool:
+        answers.append(False)
+        return False
+
+    dialog.confirm_discard = keep_editing  # type: ignore[method-assign]
     dialog.hours.setText("mo-fr 07:00-19:00")
     dialog.queue_list.setCurrentRow(1)
     assert answers == [False]
