@@ -33,6 +33,7 @@ from desktop_crm.data.models import (
     Queue,
     QueueBusinessHours,
     QueueClosedDay,
+    QueueMember,
     QueueSlaTarget,
     Ticket,
     TicketChange,
@@ -964,3 +965,132 @@ def ticket_detail(session: Session, ticket_id: int) -> TicketDetail:
         ),
         changes=tuple(reversed(lines)),
     )
+
+
+# --- one queue for the queue settings dialog ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueUser:
+    """A person the queue dialog offers as member or supervisor."""
+
+    id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """One queue's settings as plain values, as :class:`QueueSetup` takes them back.
+
+    What the queue has not stored reads as what its SLA clock uses (:func:`queue_policy`):
+    Mon–Fri 08:00–17:00 and :data:`DEFAULT_TARGETS`, so saving unchanged changes nothing.
+    """
+
+    id: int
+    name: str
+    description: str
+    email: str | None
+    time_zone: str
+    holidays: str  # "DE", "DE-BY"; "" for none
+    hours: dict[int, tuple[Interval, ...]]
+    closed_days: tuple[Any, ...]  # kept as they are: the dialog does not edit them
+    targets: dict[TicketPriority, tuple[int | None, int | None]]  # business minutes
+    at_risk_percent: int
+    assignment_mode: AssignmentMode
+    supervisor_id: int | None
+    member_ids: tuple[int, ...]
+    version: int
+
+
+def queue_users(session: Session) -> list[QueueUser]:
+    """Every user, active ones first, by name (members and supervisors to choose from)."""
+    users = [
+        QueueUser(uid, name or login, bool(active))
+        for uid, name, login, active in session.execute(
+            select(User.id, User.name, User.login, User.active)
+        )
+    ]
+    return sorted(users, key=lambda u: (not u.active, u.name.casefold(), u.id))
+
+
+def queue_settings(session: Session, queue_id: int) -> QueueSettings:
+    queue = session.get(Queue, queue_id)
+    if queue is None:
+        raise NotFound(f"queue {queue_id} does not exist (deleted?)")
+    hours: dict[int, list[Interval]] = {}
+    for row in session.scalars(
+        select(QueueBusinessHours)
+        .where(QueueBusinessHours.queue_id == queue.id)
+        .order_by(QueueBusinessHours.weekday, QueueBusinessHours.start_minute)
+    ):
+        hours.setdefault(row.weekday, []).append((row.start_minute, row.end_minute))
+    targets: dict[TicketPriority, tuple[int | None, int | None]] = dict(DEFAULT_TARGETS)
+    for target in session.scalars(
+        select(QueueSlaTarget).where(QueueSlaTarget.queue_id == queue.id)
+    ):
+        targets[target.priority] = (target.first_response_minutes, target.resolution_minutes)
+    members = session.scalars(
+        select(QueueMember.user_id)
+        .where(QueueMember.queue_id == queue.id)
+        .order_by(QueueMember.user_id)
+    )
+    region = queue.holiday_country or ""
+    if region and queue.holiday_subdivision:
+        region = f"{region}-{queue.holiday_subdivision}"
+    return QueueSettings(
+        id=queue.id,
+        name=queue.name,
+        description=queue.description or "",
+        email=queue.email,
+        time_zone=queue.time_zone,
+        holidays=region,
+        hours={d: tuple(v) for d, v in hours.items()} if hours else office_hours(),
+        closed_days=tuple(
+            session.scalars(
+                select(QueueClosedDay.day)
+                .where(QueueClosedDay.queue_id == queue.id)
+                .order_by(QueueClosedDay.day)
+            )
+        ),
+        targets=targets,
+        at_risk_percent=queue.at_risk_percent,
+        assignment_mode=queue.assignment_mode,
+        supervisor_id=queue.supervisor_id,
+        member_ids=tuple(members),
+        version=queue.version,
+    )
+
+
+_WEEKDAY_TEXT = ("mo", "tu", "we", "th", "fr", "sa", "su")
+
+
+def hours_text(hours: dict[int, tuple[Interval, ...]]) -> str:
+    """Weekly hours in the syntax :func:`~desktop_crm.tickets.calendar.parse_hours` reads:
+    ``"mo-fr 08:00-12:00,13:00-17:00; sa 09:00-12:00"`` (runs of days with the same hours)."""
+
+    def clock(minute: int) -> str:
+        return f"{minute // 60:02d}:{minute % 60:02d}"
+
+    parts: list[str] = []
+    day = 0
+    while day < 7:
+        intervals = tuple(sorted(hours.get(day, ())))
+        last = day
+        while last + 1 < 7 and tuple(sorted(hours.get(last + 1, ()))) == intervals:
+            last += 1
+        if intervals:
+            days = _WEEKDAY_TEXT[day] + (f"-{_WEEKDAY_TEXT[last]}" if last > day else "")
+            parts.append(days + " " + ",".join(f"{clock(a)}-{clock(b)}" for a, b in intervals))
+        day = last + 1
+    return "; ".join(parts)
+
+
+def duration_text(minutes: int | None) -> str:
+    """Business minutes as :func:`~desktop_crm.tickets.calendar.parse_duration` reads them:
+    ``270`` → ``"4h 30m"``; ``None`` (no target) → ``""``."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(minutes, 60)
+    parts = [f"{hours}h" if hours else "", f"{rest}m" if rest else ""]
+    return " ".join(p for p in parts if p) or "0m"

@@ -424,6 +424,7 @@ class LiveRefresh(QObject):
             self.tr("Signed in as {user} ({role})").format(user=identity.login, role=role_name)
         )
         self.user_label.show()
+        window.setProperty("mayChangeQueues", may(TABLE_RIGHTS["queue"].update))  # the board
         self.role_known.emit(identity)
 
 

@@ -50,6 +50,7 @@ from .models import (
     TicketListModel,
     priority_label,
 )
+from .queue_dialog import QueueDialog
 
 log = logging.getLogger(__name__)
 
@@ -360,6 +361,10 @@ class TicketBoard(_Polling):
         self.assign_to = QComboBox(self)
         self.assign_button = QPushButton(self.tr("Assign selected"), self)
         self.assign_button.clicked.connect(self._assign_clicked)
+        self.queues_button = QPushButton(self.tr("Queues…"), self)
+        self.queues_button.setObjectName("queuesButton")
+        self.queues_button.clicked.connect(self.open_queues)
+        self.queue_dialog: QueueDialog | None = None
 
         filters = QHBoxLayout()
         for label, combo in (
@@ -370,6 +375,7 @@ class TicketBoard(_Polling):
             filters.addWidget(QLabel(label, self))
             filters.addWidget(combo)
         filters.addStretch(1)
+        filters.addWidget(self.queues_button)
         list_bar = QHBoxLayout()
         list_bar.addWidget(self.list_title, 1)
         list_bar.addWidget(self.show_all_button)
@@ -403,6 +409,37 @@ class TicketBoard(_Polling):
         layout.addWidget(self.status)
         self._update_title()
         self._load_choices()
+        self._role_watched = False
+        self.allow_queue_changes()
+
+    # --- queue settings (supervisors) ------------------------------------------------------
+
+    def allow_queue_changes(self, *_args: Any) -> None:
+        """Show "Queues…" to roles that may change queues: the main window's
+        ``mayChangeQueues`` property, set by ``LiveRefresh.apply_role``; until the role is
+        known, on a local SQLite file (everything allowed) only."""
+        allowed = self.window().property("mayChangeQueues")
+        self.queues_button.setVisible(self.db.is_sqlite if allowed is None else bool(allowed))
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        live: Any = getattr(self.window(), "live", None)
+        if not self._role_watched and hasattr(live, "role_known"):
+            live.role_known.connect(self.allow_queue_changes)  # the role may come later
+            self._role_watched = True
+        self.allow_queue_changes()
+
+    def open_queues(self) -> QueueDialog:
+        """The queue settings (one dialog, reused); a save refreshes the board."""
+        if self.queue_dialog is None:
+            self.queue_dialog = QueueDialog(self.db, self.runner, self)
+            self.queue_dialog.saved.connect(lambda _qid: self.refresh())
+        elif not self.queue_dialog.isVisible() and not self.queue_dialog.busy:
+            self.queue_dialog.load(self.queue_dialog.queue_id)
+        self.queue_dialog.show()
+        self.queue_dialog.raise_()
+        self.queue_dialog.activateWindow()
+        return self.queue_dialog
 
     # --- choices for the filters and the assign box ----------------------------------------
 
