@@ -1266,6 +1266,13 @@ Datenbank: {url}</translation>
     </message>
 </context>
 <context>
+    <name>MemberListModel</name>
+    <message>
+        <source>{name} (inactive)</source>
+        <translation>{name} (deaktiviert)</translation>
+    </message>
+</context>
+<context>
     <name>MyTickets</name>
     <message>
         <source>My tickets</source>
@@ -1454,6 +1461,157 @@ Datenbank: {url}</translation>
     <message>
         <source>Open tickets</source>
         <translation>Offene Tickets</translation>
+    </message>
+</context>
+<context>
+    <name>QueueDialog</name>
+    <message>
+        <source>Queues</source>
+        <translation>Warteschlangen</translation>
+    </message>
+    <message>
+        <source>New queue</source>
+        <translation>Neue Warteschlange</translation>
+    </message>
+    <message>
+        <source>Queues:</source>
+        <translation>Warteschlangen:</translation>
+    </message>
+    <message>
+        <source>e.g. support@example.com</source>
+        <translation>z. B. support@example.com</translation>
+    </message>
+    <message>
+        <source>Public holidays of a country and, optionally, a state or canton: DE, DE-BY, AT, CH-ZH</source>
+        <translation>Feiertage eines Landes und optional eines Bundeslandes oder Kantons: DE, DE-BY, AT, CH-ZH</translation>
+    </message>
+    <message>
+        <source>Weekdays and local opening times, e.g. mo-fr 08:00-12:00,13:00-17:00; sa 09:00-12:00</source>
+        <translation>Wochentage und örtliche Öffnungszeiten, z. B. mo-fr 08:00-12:00,13:00-17:00; sa 09:00-12:00</translation>
+    </message>
+    <message>
+        <source>First response</source>
+        <translation>Erste Antwort</translation>
+    </message>
+    <message>
+        <source>Resolution</source>
+        <translation>Lösung</translation>
+    </message>
+    <message>
+        <source>no target</source>
+        <translation>kein Ziel</translation>
+    </message>
+    <message>
+        <source>Business time, e.g. 1h, 4h 30m, 2d; empty: no target.</source>
+        <translation>Geschäftszeit, z. B. 1h, 4h 30m, 2d; leer: kein Ziel.</translation>
+    </message>
+    <message>
+        <source>A ticket is at risk once this share of its target time is used up.</source>
+        <translation>Ein Ticket gilt als gefährdet, sobald dieser Anteil seiner Zielzeit verbraucht ist.</translation>
+    </message>
+    <message>
+        <source>Manual</source>
+        <translation>Manuell</translation>
+    </message>
+    <message>
+        <source>Round robin</source>
+        <translation>Reihum</translation>
+    </message>
+    <message>
+        <source>Least busy</source>
+        <translation>Geringste Auslastung</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <source>Description:</source>
+        <translation>Beschreibung:</translation>
+    </message>
+    <message>
+        <source>Support mailbox:</source>
+        <translation>Support-Postfach:</translation>
+    </message>
+    <message>
+        <source>Time zone:</source>
+        <translation>Zeitzone:</translation>
+    </message>
+    <message>
+        <source>Holidays:</source>
+        <translation>Feiertage:</translation>
+    </message>
+    <message>
+        <source>Business hours:</source>
+        <translation>Geschäftszeiten:</translation>
+    </message>
+    <message>
+        <source>SLA targets:</source>
+        <translation>SLA-Ziele:</translation>
+    </message>
+    <message>
+        <source>At risk after:</source>
+        <translation>Gefährdet ab:</translation>
+    </message>
+    <message>
+        <source>Assignment:</source>
+        <translation>Zuweisung:</translation>
+    </message>
+    <message>
+        <source>Members:</source>
+        <translation>Mitglieder:</translation>
+    </message>
+    <message>
+        <source>Supervisor:</source>
+        <translation>Teamleitung:</translation>
+    </message>
+    <message>
+        <source>(nobody)</source>
+        <translation>(niemand)</translation>
+    </message>
+    <message>
+        <source>{name} (inactive)</source>
+        <translation>{name} (deaktiviert)</translation>
+    </message>
+    <message>
+        <source>Unsaved changes</source>
+        <translation>Ungespeicherte Änderungen</translation>
+    </message>
+    <message>
+        <source>The changes to this queue are not saved. Discard them?</source>
+        <translation>Die Änderungen an dieser Warteschlange sind nicht gespeichert. Verwerfen?</translation>
+    </message>
+    <message>
+        <source>New queue: enter a name and its settings, then save.</source>
+        <translation>Neue Warteschlange: Namen und Einstellungen eingeben, dann speichern.</translation>
+    </message>
+    <message>
+        <source>Not understood: {error}</source>
+        <translation>Nicht verstanden: {error}</translation>
+    </message>
+    <message>
+        <source>Open {hours} hours a week.</source>
+        <translation>Geöffnet {hours} Stunden pro Woche.</translation>
+    </message>
+    <message>
+        <source>A queue needs a name.</source>
+        <translation>Eine Warteschlange braucht einen Namen.</translation>
+    </message>
+    <message>
+        <source>{address} is not an e-mail address.</source>
+        <translation>{address} ist keine E-Mail-Adresse.</translation>
+    </message>
+    <message>
+        <source>Not saved: {error}</source>
+        <translation>Nicht gespeichert: {error}</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>Gespeichert.</translation>
+    </message>
+    <message>
+        <source>Someone else changed this queue since you opened it; nothing was saved. Save again to replace their settings with yours, or pick the queue in the list to see theirs.</source>
+        <translation>Jemand anderes hat diese Warteschlange geändert, seit Sie sie geöffnet haben; nichts wurde gespeichert. Speichern Sie erneut, um die Einstellungen durch Ihre zu ersetzen, oder wählen Sie die Warteschlange in der Liste, um die anderen zu sehen.</translation>
     </message>
 </context>
 <context>
@@ -1945,6 +2103,10 @@ Datenbank: {url}</translation>
     <message>
         <source>Assign selected</source>
         <translation>Auswahl zuweisen</translation>
+    </message>
+    <message>
+        <source>Queues…</source>
+        <translation>Warteschlangen …</translation>
     </message>
     <message>
         <source>Priority:</source>
