@@ -60,6 +60,9 @@ def with_history(contacts: int, seed: int, per_contact: int) -> Path:
     db.dispose()
     target = OUT / f"popup-{contacts}-{seed}-{per_contact}.db"
     if target.exists():
+        cached = Database(f"sqlite:///{target}")
+        cached.upgrade()  # a database built by an older version gets the newer indexes
+        cached.dispose()
         return target
     print(f"building {target} ({contacts * per_contact:,} history rows) …", file=sys.stderr)
     with sqlite3.connect(source) as conn:

@@ -58,10 +58,14 @@ app = QApplication([])
 db = Database(sys.argv[1])
 window = open_main_window(app, db, Settings(path=__import__("pathlib").Path("/nonexistent.toml")),
                           is_default_database=False, confirm=lambda _w: False)
-window.loaded.connect(lambda: (window.contact_table.viewport().repaint(), app.quit()))
+shown = []
+# the clock stops when the list is painted; quitting closes the window (Qt 6), which is not
+# part of a start
+window.loaded.connect(
+    lambda: (window.contact_table.viewport().repaint(), shown.append(time.time()), app.quit())
+)
 app.exec()
-print(f"{(time.time() - started) * 1000:.0f} {window.contact_model.rowCount()}")
-window.shutdown()
+print(f"{(shown[0] - started) * 1000:.0f} {window.contact_model.rowCount()}")
 """
 
 

@@ -1,17 +1,18 @@
-"""The headless listener: call sources → bounded queue → one worker that identifies, one that logs.
+"""The headless listener: call sources → bounded queues → workers that identify, one that logs.
 
-Sources call their sink on their own threads and must never block, so the sink only puts the
-event on a bounded queue. One worker thread drains it, identifies the caller
+Sources call their sink on their own threads and must never block, so the sink only puts the event
+on a bounded queue, one per worker (a call's events always on the same one, so they stay in order;
+different callers are identified side by side). A worker identifies the caller
 (:meth:`CallLogger.prepare`, its own sessions) and hands every :class:`ResolvedCall` to
 ``on_result`` (``desktop-crm listen`` prints JSON lines; the desktop client's bridge shows the
-pop-up); the history write goes to a second thread (:meth:`CallLogger.write`, in order), so a
-slow write never holds up the next caller. The writer also lets the worker go first: while
-callers wait to be identified (a burst of calls), a write waits until the worker has been idle
-for :data:`WRITE_GRACE` seconds, at most :data:`MAX_WRITE_DELAY` (one Python process, one GIL:
-a write running beside the look-ups makes each of them slower), unless somebody waits for the
-row (:meth:`CallLogger.wait_for_entry`). A flood fills the queue and further events are
-dropped with a warning instead of growing memory without bound. Source status changes
-(:class:`SourceStatus`) travel the same queue and go to ``on_status``.
+pop-up); the history write goes to a thread of its own (:meth:`CallLogger.write`, in order), so a
+slow write never holds up the next caller. The writer also lets the workers go first: while callers
+wait to be identified (a burst of calls), a write waits until the workers have been idle for
+:data:`WRITE_GRACE` seconds, at most :data:`MAX_WRITE_DELAY` (one Python process, one GIL: a write
+running beside the look-ups makes each of them slower), unless somebody waits for the row
+(:meth:`CallLogger.wait_for_entry`). A flood fills the queues and further events are dropped with a
+warning instead of growing memory without bound. Source status changes (:class:`SourceStatus`)
+travel the first worker's queue and go to ``on_status``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ STOP_TIMEOUT = 1.0
 WRITE_GRACE = 0.02  # the worker idle this long (its pop-up painted): writes may go
 MAX_WRITE_DELAY = 0.5  # a write never waits longer for the worker to be idle
 IDLE_NOTICE = 0.02  # during a flood, on_idle is still called this often
+WORKERS = 4  # threads identifying callers (a call's events always go to the same one)
 DEMO_SCENARIO = Path(__file__).with_name("scenarios") / "demo.toml"
 
 ResultSink = Callable[[ResolvedCall], None]
@@ -57,7 +59,15 @@ def log_status(status: SourceStatus) -> None:
 
 
 class Listener:
-    """Runs ``sources`` and feeds their events through ``logger`` to ``on_result``."""
+    """Runs ``sources`` and feeds their events through ``logger`` to ``on_result``.
+
+    ``workers`` threads identify callers, each taking the events of the calls hashed to it, so
+    the events of one call stay in order while different callers are looked up side by side:
+    the look-ups of a burst wait on the disk (a big database is not all in memory) at the same
+    time instead of one after the other. ``on_idle`` is called (on a worker thread) whenever no
+    event is queued or being handled any more, and every :data:`IDLE_NOTICE` seconds of a
+    flood: the end of a burst.
+    """
 
     def __init__(
         self,
@@ -68,33 +78,43 @@ class Listener:
         on_status: StatusSink = log_status,
         on_idle: Callable[[], None] | None = None,
         max_queued: int = MAX_QUEUED_EVENTS,
+        workers: int = WORKERS,
     ) -> None:
-        """``on_idle`` is called on the worker thread whenever no event waits any more (and
-        every :data:`IDLE_NOTICE` seconds of a flood): the end of a burst."""
         self.sources = list(sources)
         self._on_idle = on_idle
         self._logger = logger
         self._on_result = on_result
         self._on_status = on_status
-        self._queue: queue.Queue[CallEvent | SourceStatus | None] = queue.Queue(maxsize=max_queued)
+        shards = max(1, workers)
+        self._queues: list[queue.Queue[CallEvent | SourceStatus | None]] = [
+            queue.Queue(maxsize=max(1, max_queued // shards)) for _ in range(shards)
+        ]
         # history writes: in order, on a thread of their own, so a slow write (a checkpoint, a
         # busy server) never delays the next caller's pop-up; bounded, so a database that
         # stops answering slows identification down instead of growing memory
         self._writes: queue.Queue[CallWrite | None] = queue.Queue(maxsize=max_queued)
         self._writer: threading.Thread | None = None
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self.dropped = 0
         self._last_drop_warning = 0.0
-        # monotonic time since when the worker waits for events; None while it works
+        # events queued or being handled, over all workers; 0: idle
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._noticed = time.monotonic()  # the last idle notice during a flood
+        # monotonic time since when no event is queued or handled; None while there is one
         self._idle_since: float | None = time.monotonic()
 
     def start(self) -> None:
-        if self._worker is not None:
+        if self._workers:
             raise RuntimeError("the listener is already running")
         self._writer = threading.Thread(target=self._write, name="cti-writer", daemon=True)
         self._writer.start()
-        self._worker = threading.Thread(target=self._work, name="cti-worker", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._work, args=(q,), name=f"cti-worker-{n}", daemon=True)
+            for n, q in enumerate(self._queues)
+        ]
+        for worker in self._workers:
+            worker.start()
         started: list[CallSource] = []
         try:
             for source in self.sources:
@@ -108,9 +128,17 @@ class Listener:
 
     def enqueue(self, event: CallEvent | SourceStatus) -> None:
         """The sink every source gets: never blocks, drops (and says so) when full."""
+        if isinstance(event, SourceStatus):
+            shard = self._queues[0]  # in order among themselves
+        else:
+            shard = self._queues[hash((event.source, event.call_id)) % len(self._queues)]
+        with self._pending_lock:
+            self._pending += 1
+            self._idle_since = None
         try:
-            self._queue.put_nowait(event)
+            shard.put_nowait(event)
         except queue.Full:
+            self._handled()
             self.dropped += 1
             now = time.monotonic()
             if now - self._last_drop_warning > 5:
@@ -126,12 +154,14 @@ class Listener:
         self._finish()
 
     def _finish(self) -> None:
-        worker = self._worker
-        if worker is None:
+        if not self._workers:
             return
-        self._queue.put(None)  # after everything already queued: nothing is lost on stop
-        worker.join()
-        self._worker = None
+        for shard in self._queues:
+            shard.put(None)  # after everything already queued: nothing is lost on stop
+        for worker in self._workers:
+            worker.join()
+        self._workers = []
+        self._idle()  # whatever a receiver holds back for the rest of a burst goes out
         writer = self._writer
         if writer is not None:
             self._writes.put(None)  # after the writes of every event handled
@@ -140,8 +170,18 @@ class Listener:
 
     @property
     def backlog(self) -> int:
-        """Events waiting for the worker (approximate): more of a burst is on its way."""
-        return self._queue.qsize()
+        """Events queued or being handled (approximate), the caller's own included: above one
+        while the worker thread asking still has more of a burst to come."""
+        return self._pending
+
+    def _handled(self) -> bool:
+        """One event less; True when that was the last one (the listener is idle now)."""
+        with self._pending_lock:
+            self._pending -= 1
+            if self._pending > 0:
+                return False
+            self._idle_since = time.monotonic()
+            return True
 
     def _idle(self) -> None:
         if self._on_idle is None:
@@ -151,40 +191,35 @@ class Listener:
         except Exception:
             log.warning("the listener's idle notice failed", exc_info=True)
 
-    def _work(self) -> None:
-        noticed = time.monotonic()
+    def _work(self, events: queue.Queue[CallEvent | SourceStatus | None]) -> None:
         while True:
-            try:
-                event = self._queue.get_nowait()
-            except queue.Empty:
-                self._idle_since = time.monotonic()
-                self._idle()
-                event = self._queue.get()
-                noticed = time.monotonic()
-            else:
-                now = time.monotonic()
-                if now - noticed >= IDLE_NOTICE:
-                    noticed = now
-                    self._idle()
-            self._idle_since = None
+            event = events.get()
             if event is None:
-                self._idle_since = time.monotonic()
-                self._idle()  # whatever a receiver holds back for the rest of a burst goes out
                 return
-            if isinstance(event, SourceStatus):
-                try:
-                    self._on_status(event)
-                except Exception:
-                    log.warning("a source status could not be handed on", exc_info=True)
-                continue
             try:
-                # the result goes on as soon as the caller is known; the history row follows
-                _result, job = self._logger.prepare(event, announce=self._on_result)
-            except Exception:  # one bad event must not end the listener
-                log.warning("call event %s could not be handled", event.call_id, exc_info=True)
-                continue
-            if job is not None:
-                self._writes.put(job)
+                self._handle(event)
+            finally:
+                if self._handled():
+                    self._idle()
+                elif (now := time.monotonic()) - self._noticed >= IDLE_NOTICE:
+                    self._noticed = now  # a flood: what is held back still goes out
+                    self._idle()
+
+    def _handle(self, event: CallEvent | SourceStatus) -> None:
+        if isinstance(event, SourceStatus):
+            try:
+                self._on_status(event)
+            except Exception:
+                log.warning("a source status could not be handed on", exc_info=True)
+            return
+        try:
+            # the result goes on as soon as the caller is known; the history row follows
+            _result, job = self._logger.prepare(event, announce=self._on_result)
+        except Exception:  # one bad event must not end the listener
+            log.warning("call event %s could not be handled", event.call_id, exc_info=True)
+            return
+        if job is not None:
+            self._writes.put(job)
 
     def _write(self) -> None:
         while True:

@@ -450,6 +450,11 @@ class SqliteChangePoller:
     def _scan(self, conn: sqlite3.Connection, *, announce: bool) -> None:
         for table in self.tables:
             mark = self._watermark.get(table, "")
+            if not mark:
+                # the first look: only the rows changed shortly before the newest change are
+                # remembered (index ix_<table>_updated_at), not every row of the table
+                newest = conn.execute(f"SELECT max(updated_at) FROM {table}").fetchone()[0]
+                mark = str(newest) if newest else ""
             window = (mark or "0001-01-01", f"-{self._lookback} seconds")
             rows = conn.execute(
                 f"SELECT id, version, updated_at, created_at >= datetime(?, ?) FROM {table} "

@@ -808,3 +808,9 @@ class AuditLog(Base):
         Index("ix_audit_log_occurred_at", "occurred_at"),
         Index("ix_audit_log_table_row", "table_name", "row_id", "occurred_at"),
     )
+
+
+# "What changed since?" for the SQLite change poller (data/changes.py): without these it read
+# every row of the watched tables (4.7 s over 10,000,000 history rows) after every write
+for _watched in (Contact, Organization, Interaction, Ticket):
+    Index(f"ix_{_watched.__tablename__}_updated_at", _watched.updated_at)

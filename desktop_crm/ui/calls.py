@@ -2,7 +2,7 @@
 
 :class:`CallCentre` runs a :class:`~desktop_crm.cti.listener.Listener` over the sources the
 settings name (``[[sip]]``, ``[[simulator]]``) plus any call simulated from the menu. The
-listener's worker identifies the caller (its own session); :func:`CallCentre._announce`, still on
+listener's workers identify the caller (own sessions); :func:`CallCentre._announce`, still on
 that worker thread, reads the caller's card (important tags, last five history entries, open
 tickets) with another short session, so the GUI thread only renders. Results and source status
 reach the GUI thread through the one :class:`~desktop_crm.ui.bridge.EventBridge`.
@@ -203,9 +203,10 @@ class CallCentre(QObject):
                 display = call.resolution.display
             if call.event.direction is CallDirection.INBOUND:
                 card = read_card(self.db, call.best)
-        # more of a burst waiting: one batch (and one repaint) for all of it, see EventBridge
+        # more of a burst queued or being identified beside this call: one batch (and one
+        # repaint) for all of it, see EventBridge; the listener flushes when it runs dry
         listener = self.listener
-        more = listener is not None and listener.backlog > 0
+        more = listener is not None and listener.backlog > 1
         self.bridge.submit(CallUpdate(call, card, display), hold=more)
 
     # --- GUI thread ------------------------------------------------------------------------

@@ -605,8 +605,13 @@ class CallerPopup(QWidget):
     # --- calls in ----------------------------------------------------------------------------
 
     def apply(self, updates: Sequence[CallUpdate]) -> None:
-        """A batch of call updates from the bridge, oldest first: one render for all of them."""
-        for update in updates:
+        """A batch of call updates from the bridge: one render for all of them.
+
+        The listener identifies different callers side by side, so a batch is put back into
+        the order the phone system sent the events (a call's own events are in order already;
+        the sort is stable): calls ringing together stack in the order they rang.
+        """
+        for update in sorted(updates, key=lambda u: u.call.event.occurred_at):
             self._apply_one(update)
         self._render()
 

@@ -245,7 +245,9 @@ def test_the_caller_popup_speaks_german(
             )
         )
     qtbot.waitUntil(lambda: len(window.popup.visible_cards()) == 3, timeout=5000)
-    known, unknown, withheld = window.popup.visible_cards()
+    # callers are identified side by side: the cards stack in the order they were identified
+    cards = {c.info.key[1]: c for c in window.popup.visible_cards() if c.info is not None}
+    known, unknown, withheld = cards["de-0"], cards["de-1"], cards["de-2"]
     assert known.state_label.text() == "Eingehender Anruf"
     assert "genauer Treffer" in known.number_label.text()
     assert "Letzte Kontakte" in known.history_label.text()
