@@ -18,10 +18,10 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_crm.cti.events import CallEvent, CallState  # noqa: E402
-from desktop_crm.data import records  # noqa: E402
 from desktop_crm.data.db import Database  # noqa: E402
 from desktop_crm.data.demo import seed_demo  # noqa: E402
 from desktop_crm.settings import Settings  # noqa: E402
+from desktop_crm.tickets import service as tickets  # noqa: E402
 from desktop_crm.ui.startup import open_main_window  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -59,7 +59,9 @@ def main() -> int:
     contact_id = window.contact_view.contact_id
     assert contact_id is not None
     with db.session() as s:
-        records.create_ticket(s, "Wartungsvertrag verlängern", contact_id=contact_id)
+        tickets.create_ticket(
+            s, tickets.TicketInput("Wartungsvertrag verlängern", contact_id=contact_id)
+        )
     window.reload()
     wait(lambda: not window.searching and not window.detail_loading)
     window.grab().save(str(OUT / f"main-window{suffix}.png"))
@@ -90,6 +92,14 @@ def main() -> int:
     wait(lambda: dialog.isVisible())
     dialog.grab().save(str(OUT / f"settings{suffix}.png"))
     dialog.reject()
+
+    # the supervisor's board (Tickets → Übersicht), with the "Queues…" button
+    window.navigation.setCurrentRow(window.TICKETS)
+    page = window.tickets_page
+    wait(lambda: getattr(page, "board", None) is not None)
+    page.tabs.setCurrentWidget(page.board)
+    wait(lambda: page.board.tickets.model.rowCount() > 0)
+    window.grab().save(str(OUT / f"tickets-board{suffix}.png"))
     window.shutdown()
     window.close()
     db.dispose()
