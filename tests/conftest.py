@@ -21,6 +21,7 @@ from keyring.backend import KeyringBackend
 from desktop_crm.data.db import Database
 from tests.helpers.integration import unavailable
 from tests.helpers.postgres import PostgresServer, postgres_server
+from tests.helpers.team import TeamDatabase, team_database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -171,3 +172,13 @@ def db(request: pytest.FixtureRequest) -> Database:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_db")  # type: ignore[no-any-return]
     return request.getfixturevalue("pg_db")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def team(pg_server: PostgresServer | str, pg_template: str | None) -> Iterator[TeamDatabase]:
+    """A database with the team roles set up and a login per role (tests/helpers/team.py)."""
+    if isinstance(pg_server, str) or pg_template is None:
+        unavailable(str(pg_server))
+        raise AssertionError("unreachable")
+    with team_database(pg_server, pg_template) as team:
+        yield team

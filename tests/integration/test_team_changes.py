@@ -60,15 +60,6 @@ class Inbox:
         raise AssertionError(f"the feed did not become {state} within {timeout} s")
 
 
-@pytest.fixture
-def team(pg_server: PostgresServer | str, pg_template: str | None) -> Iterator[TeamDatabase]:
-    if isinstance(pg_server, str) or pg_template is None:
-        unavailable(str(pg_server))
-        raise AssertionError("unreachable")
-    with team_database(pg_server, pg_template) as team:
-        yield team
-
-
 def _listen(db: Database, inbox: Inbox, **options: object) -> ChangeListener:
     settings: dict[str, object] = {"initial_backoff": 0.1, "max_backoff": 1.0, **options}
     listener = ChangeListener(db.url, inbox.sink, on_status=inbox.status, **settings)  # type: ignore[arg-type]

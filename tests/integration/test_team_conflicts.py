@@ -4,7 +4,7 @@ connections to the real server, and exactly one wins each time; the others are t
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -15,23 +15,12 @@ from desktop_crm.data import records
 from desktop_crm.data.db import Database
 from desktop_crm.data.errors import ConflictError
 from desktop_crm.data.models import Role, Ticket
-from tests.helpers.integration import unavailable
-from tests.helpers.postgres import PostgresServer
-from tests.helpers.team import TeamDatabase, team_database
+from tests.helpers.team import TeamDatabase
 
 pytestmark = pytest.mark.integration
 
 CLIENTS = 6
 ROUNDS = 8
-
-
-@pytest.fixture
-def team(pg_server: PostgresServer | str, pg_template: str | None) -> Iterator[TeamDatabase]:
-    if isinstance(pg_server, str) or pg_template is None:
-        unavailable(str(pg_server))
-        raise AssertionError("unreachable")
-    with team_database(pg_server, pg_template) as team:
-        yield team
 
 
 def _contact_save(record_id: int, version: int, who: int, s: Session) -> None:

@@ -21,7 +21,7 @@ from desktop_crm.data.records import ContactInput, OrganizationInput
 from desktop_crm.ui.main_window import MainWindow
 from tests.helpers.integration import unavailable
 from tests.helpers.postgres import PostgresServer, postgres_server
-from tests.helpers.team import TeamDatabase, team_database
+from tests.helpers.team import TeamDatabase
 from tests.ui.conftest import seed_small
 
 LIVE_MS = 1000  # from the other client's commit to this window
@@ -256,15 +256,6 @@ def test_the_banner_shows_a_lost_feed_and_goes_when_it_is_back(
 
 
 # --- PostgreSQL: roles and a real restart ------------------------------------------------
-
-
-@pytest.fixture
-def team(pg_server: PostgresServer | str, pg_template: str | None) -> Iterator[TeamDatabase]:
-    if isinstance(pg_server, str) or pg_template is None:
-        unavailable(str(pg_server))
-        raise AssertionError("unreachable")
-    with team_database(pg_server, pg_template) as team:
-        yield team
 
 
 def test_an_agent_window_offers_no_delete_import_or_export(

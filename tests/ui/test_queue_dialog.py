@@ -32,9 +32,7 @@ from desktop_crm.ui.board.queue_dialog import MemberListModel, QueueDialog
 from desktop_crm.ui.live import Identity
 from desktop_crm.ui.main_window import MainWindow
 from desktop_crm.ui.tasks import TaskRunner
-from tests.helpers.integration import unavailable
-from tests.helpers.postgres import PostgresServer
-from tests.helpers.team import TeamDatabase, team_database
+from tests.helpers.team import TeamDatabase
 
 
 @pytest.fixture
@@ -405,15 +403,6 @@ def test_the_button_follows_the_role(
     assert not button.isVisible()
     window.live.apply_role(Identity("sabine", Role.SUPERVISOR))
     assert button.isVisible()
-
-
-@pytest.fixture
-def team(pg_server: PostgresServer | str, pg_template: str | None) -> Iterator[TeamDatabase]:
-    if isinstance(pg_server, str) or pg_template is None:
-        unavailable(str(pg_server))
-        raise AssertionError("unreachable")
-    with team_database(pg_server, pg_template) as team:
-        yield team
 
 
 def test_an_agent_sees_no_button_and_the_server_refuses_anyway(
