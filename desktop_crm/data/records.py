@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,6 +29,7 @@ from .models import (
     PhoneNumber,
     Tag,
     Ticket,
+    utcnow,
 )
 from .phone import normalize_phone
 
@@ -602,10 +603,37 @@ def add_call_note(
     text = text.strip()
     if not text:
         raise ValidationError("an empty note is not saved", field="note")
-    entry = _call_entry(session, interaction_id, source, call_id)
-    entry.body = f"{entry.body.rstrip()}\n\n{text}" if entry.body.strip() else text
-    session.flush()  # the mapper's version counter bumps the version
-    return entry.id
+
+    entry_id = _call_entry(session, interaction_id, source, call_id).id
+    # one UPDATE that appends to what is stored now, not a read-modify-write: the call logger
+    # moves the row forward (answered, ended) while the agent types, and a write on top of the
+    # version read before would fail (it changes only outcome, times and version, never the text)
+    body = func.rtrim(Interaction.body, _WHITESPACE)
+    _update_call_entry(
+        session,
+        entry_id,
+        body=case(
+            (body == "", text),
+            else_=body + "\n\n" + text,
+        ),
+    )
+    return entry_id
+
+
+_WHITESPACE = " \t\r\n"
+
+
+def _update_call_entry(session: Session, entry_id: int, **values: Any) -> None:
+    """Change a call's history row in one statement, on top of whatever version is stored."""
+    session.execute(
+        update(Interaction)
+        .where(Interaction.id == entry_id)
+        .values(**values, updated_at=utcnow(), version=Interaction.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.identity_map.get(session.identity_key(Interaction, entry_id))
+    if row is not None:
+        session.expire(row)  # read again when used: the statement changed it
 
 
 def attach_call(
@@ -620,18 +648,19 @@ def attach_call(
     """Attach a call's history entry to the record the agent picked; returns the entry's id."""
     if (contact_id is None) == (organization_id is None):
         raise ValueError("attach the call to a contact or an organization")
-    entry = _call_entry(session, interaction_id, source, call_id)
+    contact_org = None
     if contact_id is not None:
         # read before changing the row: the query's autoflush would write it twice
         contact_org = session.scalar(
             select(Contact.organization_id).where(Contact.id == contact_id)
         )
-        entry.contact_id, entry.organization_id = contact_id, contact_org
+
+    entry_id = _call_entry(session, interaction_id, source, call_id).id
+    if contact_id is not None:
+        _update_call_entry(session, entry_id, contact_id=contact_id, organization_id=contact_org)
     else:
-        entry.contact_id = None
-        entry.organization_id = organization_id
-    session.flush()
-    return entry.id
+        _update_call_entry(session, entry_id, contact_id=None, organization_id=organization_id)
+    return entry_id
 
 
 def add_phone_to_contact(

@@ -179,3 +179,45 @@ def test_the_batched_create_path_writes_what_create_contact_writes(db: Database)
             for i in (one_id, two_id)
         ]
         assert mails[0] == mails[1]
+
+
+@pytest.mark.parametrize("what", ["note", "attach"])
+def test_a_note_or_pick_lands_even_when_the_call_logger_moves_the_call_on_meanwhile(
+    db: Database, what: str
+) -> None:
+    """The logger writes "answered" after the agent's session read the row: the note lands."""
+    from sqlalchemy import update
+
+    from desktop_crm.data.models import Interaction
+
+    _, anna, other = _people(db)
+    with db.session() as s:
+        entry, _ = log_interaction(
+            s,
+            InteractionInput(
+                kind=InteractionKind.CALL, contact_id=anna, body="line 201", source="sip:office"
+            ),
+        )
+        entry_id, version = entry.id, entry.version
+    with db.session() as s:
+        seen = s.get(Interaction, entry_id)  # the agent's side has read version 1
+        assert seen is not None and seen.version == version
+        with db.engine.begin() as conn:  # the listener's writer, on another connection
+            conn.execute(
+                update(Interaction)
+                .where(Interaction.id == entry_id)
+                .values(outcome="answered", version=Interaction.version + 1)
+            )
+        if what == "note":
+            assert records.add_call_note(s, "Rückruf morgen", interaction_id=entry_id) == entry_id
+        else:
+            assert records.attach_call(s, contact_id=other, interaction_id=entry_id) == entry_id
+        assert seen.version == version + 2  # read again: both writes counted
+    with db.session() as s:
+        row = s.get(Interaction, entry_id)
+        assert row is not None
+        assert row.outcome == "answered"  # what the logger wrote stays
+        if what == "note":
+            assert row.body == "line 201\n\nRückruf morgen"
+        else:
+            assert row.contact_id == other
