@@ -919,6 +919,42 @@ class TicketDetail:
     changes: tuple[ChangeLine, ...]
 
 
+def edit_queue(
+    session: Session,
+    queue_id: int | None,
+    version: int | None,
+    setup: QueueSetup,
+    member_ids: Sequence[int],
+) -> int:
+    """The queue dialog's save: create (``queue_id`` None) or change a queue and its members;
+    returns its id.
+
+    ``save_queue`` finds a queue by name, so a new queue must not take an existing name (it
+    would overwrite that queue) and a renamed one is renamed first. ``version`` is the one the
+    dialog showed: someone else's save in between is a :class:`ConflictError`, not overwritten.
+    """
+    name = setup.name.strip()
+    if not name:
+        raise ValidationError("a queue needs a name", field="name")
+    holder = session.scalar(select(Queue.id).where(Queue.name == name))
+    if holder is not None and holder != queue_id:
+        raise ValidationError(f"there is already a queue named {name!r}", field="name")
+    if queue_id is not None:
+        queue = session.get(Queue, queue_id)
+        if queue is None:
+            raise NotFound(f"queue {queue_id} does not exist (deleted?)")
+        if version is not None and queue.version != version:
+            raise ConflictError("queue", queue_id, version, current={"version": queue.version})
+        if queue.name != name:
+            queue.name = name
+            session.flush()
+    from .assignment import set_members  # assignment builds on this module
+
+    saved = save_queue(session, setup)
+    set_members(session, saved.id, member_ids)
+    return saved.id
+
+
 def ticket_detail(session: Session, ticket_id: int) -> TicketDetail:
     ticket = get_ticket(session, ticket_id)
     customer = ""

@@ -38,13 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from desktop_crm.data.db import Database
-from desktop_crm.data.errors import ConflictError, DataError, NotFound, ValidationError
+from desktop_crm.data.errors import ConflictError, DataError, ValidationError
 from desktop_crm.data.models import AssignmentMode, Queue, TicketPriority
 from desktop_crm.tickets import service
-from desktop_crm.tickets.assignment import set_members
 from desktop_crm.tickets.calendar import parse_duration, parse_hours
 from desktop_crm.tickets.service import QueueSettings, QueueSetup, QueueUser
 
@@ -68,42 +66,6 @@ def holiday_regions() -> list[str]:
         subdivisions = holidays.country_holidays(country).subdivisions
         regions.extend(f"{country}-{s}" for s in subdivisions if len(s) <= 3)
     return regions
-
-
-# --- storing (worker thread, no Qt) ------------------------------------------------------------
-
-
-def store_queue(
-    session: Session,
-    queue_id: int | None,
-    version: int | None,
-    setup: QueueSetup,
-    member_ids: Sequence[int],
-) -> int:
-    """Create (``queue_id`` None) or change a queue and its members; returns its id.
-
-    ``save_queue`` finds a queue by name, so a new queue must not take an existing name (it
-    would overwrite that queue) and a renamed one is renamed first. ``version`` is the one the
-    dialog showed: someone else's save in between is a :class:`ConflictError`, not overwritten.
-    """
-    name = setup.name.strip()
-    if not name:
-        raise ValidationError("a queue needs a name", field="name")
-    holder = session.scalar(select(Queue.id).where(Queue.name == name))
-    if holder is not None and holder != queue_id:
-        raise ValidationError(f"there is already a queue named {name!r}", field="name")
-    if queue_id is not None:
-        queue = session.get(Queue, queue_id)
-        if queue is None:
-            raise NotFound(f"queue {queue_id} does not exist (deleted?)")
-        if version is not None and queue.version != version:
-            raise ConflictError("queue", queue_id, version, current={"version": queue.version})
-        if queue.name != name:
-            queue.name = name
-            session.flush()
-    saved = service.save_queue(session, setup)
-    set_members(session, saved.id, member_ids)
-    return saved.id
 
 
 # --- members: a checkable list ------------------------------------------------------------------
@@ -614,7 +576,7 @@ class QueueDialog(QDialog):
 
         def work(_context: TaskContext) -> int:
             with db.session() as session:
-                return store_queue(session, queue_id, version, setup, members)
+                return service.edit_queue(session, queue_id, version, setup, members)
 
         def done(saved_id: int) -> None:
             self.dirty = False
