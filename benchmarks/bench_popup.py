@@ -188,21 +188,26 @@ def main() -> int:
 
         paints = PaintCounter(popup.cards)
         dismiss_each = True  # single calls: the agent closes each card before the next call
+        # the GUI thread waits in a real event loop, as the client does (a polling loop here
+        # would take the interpreter from the listener's threads every half millisecond)
+        waiting: set[str] = set()  # calls the running loop waits for
+        loops: list[QEventLoop] = []
 
         def measured(updates: list[CallUpdate]) -> None:
             # connected after the pop-up: it has rendered this batch; now paint it. A window
-            # just shown is exposed (and painted) when the window-system events are handled:
-            # that is done here, without the socket notifiers (the bridge's next batch waits).
-            # Qt paints a window synchronously when it becomes exposed.
+            # just shown is painted by Qt when it becomes exposed, which happens when the
+            # window-system events are handled: that is done here, without the socket
+            # notifiers (the bridge's next batch waits).
             before = paints.count
             handle = popup.windowHandle()
-            was_exposed = handle is not None and handle.isExposed()
-            if popup.isVisible() and handle is not None and not was_exposed:
+            painted_on_exposure = False
+            if popup.isVisible() and handle is not None and not handle.isExposed():
                 app.processEvents(
                     QEventLoop.ProcessEventsFlag.ExcludeSocketNotifiers
                     | QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents
                 )
-            if not (handle is not None and handle.isExposed() and not was_exposed):
+                painted_on_exposure = handle.isExposed()
+            if not painted_on_exposure:
                 if handle is not None and handle.isExposed():
                     popup.repaint()
                 else:
@@ -218,6 +223,9 @@ def main() -> int:
             if dismiss_each:
                 for update in updates:
                     popup.dismiss(update.key)  # the agent closes the card
+            waiting.difference_update(painted.keys() & waiting)
+            if not waiting and loops:
+                loops[-1].quit()
 
         centre.calls_arrived.connect(measured)
         sip = SipListener(name="sip:bench", host="127.0.0.1", port=0, transports=("udp",))
@@ -233,21 +241,6 @@ def main() -> int:
                 invite(n, callers[n].caller_id, sip.port, local_port), ("127.0.0.1", sip.port)
             )
             return call_id
-
-        # the GUI thread waits in a real event loop, as the client does (a polling loop here
-        # would take the interpreter from the listener's threads every half millisecond)
-        waiting: set[str] = set()
-        loops: list[QEventLoop] = []
-        measured_slot = measured
-
-        def measured_and_done(updates: list[CallUpdate]) -> None:
-            measured_slot(updates)
-            waiting.difference_update(painted.keys() & waiting)
-            if not waiting and loops:
-                loops[-1].quit()
-
-        centre.calls_arrived.disconnect(measured)
-        centre.calls_arrived.connect(measured_and_done)
 
         def run_loop(seconds: float) -> None:
             loop = QEventLoop()
