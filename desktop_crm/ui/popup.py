@@ -337,6 +337,12 @@ class CallCard(QFrame):
             self.note_edit.blockSignals(False)
         self._fill(info)
 
+    def allow_record_changes(self, *, create_contact: bool, add_number: bool) -> None:
+        self.may_create_contact = create_contact
+        self.may_add_number = add_number
+        if self.info is not None:
+            self._fill(self.info)  # the call shown gets the right buttons now
+
     def clear(self) -> None:
         self.info = None
         self._shown_revision = -1
@@ -666,11 +672,7 @@ class CallerPopup(QWidget):
         """What the agent's role may do with an unknown caller (an agent only reads records:
         the server would refuse, so the pop-up does not offer it)."""
         for card in self.cards:
-            card.may_create_contact = create_contact
-            card.may_add_number = add_number
-            if card.info is not None:
-                card._shown_revision = -1  # shown again with the right buttons
-                card.show_info(card.info)
+            card.allow_record_changes(create_contact=create_contact, add_number=add_number)
 
     def dismiss(self, key: tuple[str, str]) -> None:
         """Close one call's card (the × button, or its automatic close)."""
