@@ -233,7 +233,7 @@ class Listener:
                 log.warning("call %s could not be logged", job.call_id, exc_info=True)
 
     def _wait_for_idle_worker(self) -> None:
-        """Identification first: wait (briefly) until no caller waits for the worker."""
+        """Identification first: wait (briefly) until no caller waits for a worker."""
         deadline = time.monotonic() + MAX_WRITE_DELAY
         while True:
             now = time.monotonic()
@@ -242,8 +242,7 @@ class Listener:
                 return
             if now >= deadline or self._logger.someone_waits:
                 return
-            wait = WRITE_GRACE if idle_since is None else WRITE_GRACE - (now - idle_since)
-            time.sleep(min(max(wait, 0.001), 0.005, deadline - now))
+            time.sleep(max(0.001, min(0.005, deadline - now)))  # a look every 5 ms
 
 
 def parse_bind(text: str, where: str) -> tuple[str, int]:
